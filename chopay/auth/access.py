@@ -1,0 +1,81 @@
+"""Authentication gate: every endpoint needs a logged-in user unless marked ``public``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import current_app, g, redirect, request, url_for
+from flask_login import current_user
+
+from chopay.audit.services import Origin
+from chopay.errors import AuthenticationError
+from chopay.extensions import csrf, db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Endpoints of Flask itself and extensions that need no login.
+PUBLIC_ENDPOINTS = {"static", "api-docs.openapi_json"}
+
+
+def public(view: F) -> F:
+    """Mark a view (function or MethodView class) as reachable without logging in."""
+    view.is_public = True  # type: ignore[attr-defined]
+    return view
+
+
+def is_public(endpoint: str | None) -> bool:
+    """Whether the endpoint was marked public."""
+    if endpoint is None:
+        return True  # 404s and the like: let the error handlers answer
+    if endpoint in PUBLIC_ENDPOINTS:
+        return True
+    view = current_app.view_functions.get(endpoint)
+    if view is None:
+        return True
+    if getattr(view, "is_public", False):
+        return True
+    view_class = getattr(view, "view_class", None)
+    return bool(getattr(view_class, "is_public", False))
+
+
+def request_origin() -> Origin:
+    """Where the current request came from, for audit events."""
+    return Origin(
+        ip_address=request.remote_addr, user_agent=request.headers.get("User-Agent", "")[:200]
+    )
+
+
+def load_user_from_request(req: Any) -> Any:
+    """Flask-Login request loader: the owner of a valid bearer token on an API call."""
+    from chopay.auth.services import bearer_token, user_for_token
+
+    if not req.path.startswith("/api/"):
+        return None
+    token = bearer_token(req.headers.get("Authorization"))
+    if token is None:
+        return None
+    user = user_for_token(token)
+    if user is not None:
+        g.auth_via_token = True
+        if db.session.dirty:
+            db.session.commit()  # last_used_at, before the request's own work starts
+    return user
+
+
+def authenticate_request() -> Any:
+    """before_request: require a logged-in user (session or token) on non-public endpoints."""
+    if is_public(request.endpoint):
+        return None
+    if not current_user.is_authenticated:
+        if request.path.startswith("/api/"):
+            raise AuthenticationError()
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    token_auth = getattr(g, "auth_via_token", False)
+    if request.path.startswith("/api/") and not token_auth and request.method not in SAFE:
+        # API writes from a browser session still need the CSRF token (header X-CSRFToken).
+        csrf.protect()
+    return None
+
+
+SAFE = ("GET", "HEAD", "OPTIONS")

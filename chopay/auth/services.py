@@ -1,0 +1,290 @@
+"""Users, passwords, logins and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import secrets
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from chopay.admin_units.models import AdminUnit
+from chopay.audit.services import Origin, record_event
+from chopay.auth.models import ApiToken, Role, User
+from chopay.db import utcnow
+from chopay.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
+from chopay.extensions import db
+from chopay.markets.models import Market
+from chopay.vendors.models import Vendor
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PREFIX = "cp_"  # noqa: S105 - a visible prefix, not a secret
+MAX_FAILED_LOGINS = 5
+LOCKOUT = dt.timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 8
+# A dummy hash so that a login for an unknown username costs the same as a real check.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def validate_password(password: str, *, username: str = "") -> None:
+    """Raise InvalidInputError unless the password meets the rules."""
+    reasons = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        reasons.append(_l("Mật khẩu phải có ít nhất %(n)d ký tự.", n=MIN_PASSWORD_LENGTH))
+    if username and password.lower() == username.lower():
+        reasons.append(_l("Mật khẩu không được trùng tên đăng nhập."))
+    if password.isdigit() and len(set(password)) <= 2:
+        reasons.append(_l("Mật khẩu quá dễ đoán."))
+    if reasons:
+        raise InvalidInputError(_l("Mật khẩu chưa đạt yêu cầu."), details={"password": reasons})
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of the password (werkzeug's scrypt)."""
+    return generate_password_hash(password)
+
+
+def parse_unit_key(key: str) -> AdminUnit:
+    """Find a unit from ``SCHEME:CODE`` (e.g. ``legacy:19``)."""
+    scheme, sep, code = key.partition(":")
+    if not sep or scheme not in ("legacy", "2025") or not code:
+        raise InvalidInputError.for_field(
+            "unit", _l("Đơn vị phải có dạng SCHEME:MÃ, ví dụ legacy:19 hoặc 2025:19.")
+        )
+    unit = db.session.scalar(
+        select(AdminUnit).where(AdminUnit.scheme == scheme, AdminUnit.code == code)
+    )
+    if unit is None:
+        raise InvalidInputError.for_field(
+            "unit", _l("Không có đơn vị hành chính %(key)s.", key=key)
+        )
+    return unit
+
+
+def create_user(
+    *,
+    username: str,
+    role: str,
+    password: str,
+    unit: AdminUnit | None = None,
+    market_ids: list[int] | None = None,
+    vendor_id: int | None = None,
+    full_name: str | None = None,
+    organisation: str | None = None,
+    actor_id: int | None = None,
+) -> User:
+    """Create a user whose role comes with the scope it needs."""
+    username = username.strip().lower()
+    if not username or len(username) > 64 or not all(c.isalnum() or c in "._-" for c in username):
+        raise InvalidInputError.for_field(
+            "username", _l("Tên đăng nhập chỉ gồm chữ, số và . _ - (tối đa 64 ký tự).")
+        )
+    try:
+        role_enum = Role(role)
+    except ValueError:
+        raise InvalidInputError.for_field(
+            "role", _l("Vai trò phải là một trong: %(roles)s.", roles=", ".join(Role))
+        ) from None
+    validate_password(password, username=username)
+    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ConflictError(_l("Tên đăng nhập %(u)s đã có.", u=username))
+
+    market_ids = market_ids or []
+    markets = [_get_market(mid) for mid in market_ids]
+    vendor = None
+    if vendor_id is not None:
+        vendor = db.session.get(Vendor, vendor_id)
+        if vendor is None:
+            raise InvalidInputError.for_field(
+                "vendor", _l("Không có tiểu thương số %(id)s.", id=vendor_id)
+            )
+    _check_scope(role_enum, unit, markets, vendor)
+
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        role=role_enum,
+        unit_id=unit.id if unit is not None and role_enum == Role.OFFICER else None,
+        market_id=markets[0].id if role_enum == Role.BOARD else None,
+        vendor_id=vendor.id if vendor is not None else None,
+        full_name=full_name,
+        organisation=organisation,
+    )
+    if role_enum == Role.HELPER:
+        user.helper_markets = markets
+    db.session.add(user)
+    db.session.flush()
+    record_event(
+        actor_id=actor_id,
+        action="user.create",
+        entity_type="user",
+        entity_id=user.id,
+        new={"username": username, "role": role_enum, "market_ids": market_ids},
+    )
+    logger.info("created user %s (%s) id=%s", username, role_enum, user.id)
+    return user
+
+
+def _get_market(market_id: int) -> Market:
+    market = db.session.get(Market, market_id)
+    if market is None:
+        raise InvalidInputError.for_field("market", _l("Không có chợ số %(id)s.", id=market_id))
+    return market
+
+
+def _check_scope(
+    role: Role, unit: AdminUnit | None, markets: list[Market], vendor: Vendor | None
+) -> None:
+    if role == Role.OFFICER and unit is None:
+        raise InvalidInputError.for_field(
+            "unit", _l("Cán bộ (officer) cần một đơn vị hành chính: --unit SCHEME:MÃ.")
+        )
+    if role == Role.BOARD and len(markets) != 1:
+        raise InvalidInputError.for_field(
+            "market", _l("Ban quản lý (board) cần đúng một chợ: --market MÃ_CHỢ.")
+        )
+    if role == Role.HELPER and not markets:
+        raise InvalidInputError.for_field(
+            "market", _l("Người hỗ trợ (helper) cần ít nhất một chợ: --market MÃ_CHỢ.")
+        )
+    if role == Role.VENDOR and vendor is None:
+        raise InvalidInputError.for_field(
+            "vendor", _l("Tài khoản tiểu thương (vendor) cần --vendor MÃ_TIỂU_THƯƠNG.")
+        )
+
+
+def get_user_by_username(username: str) -> User:
+    """The user with this username; NotFoundError if none."""
+    user = db.session.scalar(select(User).where(User.username == username.strip().lower()))
+    if user is None:
+        raise NotFoundError(_l("Không có người dùng %(u)s.", u=username))
+    return user
+
+
+def load_user(user_id: str) -> User | None:
+    """Flask-Login's loader: the active user with this id, else None."""
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.is_active else None
+
+
+def authenticate(username: str, password: str, *, origin: Origin | None = None) -> User:
+    """Check a username and password, counting failures and locking after too many."""
+    now = utcnow()
+    user = db.session.scalar(
+        select(User).where(func.lower(User.username) == username.strip().lower())
+    )
+    if user is None or not user.is_active:
+        check_password_hash(_DUMMY_HASH, password)
+        record_event(
+            actor_id=None,
+            action="login.failed",
+            entity_type="user",
+            new={"username": username[:64]},
+            origin=origin,
+        )
+        raise AuthenticationError(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        record_event(
+            actor_id=user.id,
+            action="login.locked",
+            entity_type="user",
+            entity_id=user.id,
+            origin=origin,
+        )
+        raise AuthenticationError(
+            _l("Tài khoản tạm khóa do nhập sai nhiều lần. Thử lại sau %(m)d phút.", m=minutes)
+        )
+    if not check_password_hash(user.password_hash, password):
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until = now + LOCKOUT
+            user.failed_logins = 0
+        record_event(
+            actor_id=user.id,
+            action="login.failed",
+            entity_type="user",
+            entity_id=user.id,
+            origin=origin,
+        )
+        raise AuthenticationError(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    record_event(
+        actor_id=user.id, action="login", entity_type="user", entity_id=user.id, origin=origin
+    )
+    return user
+
+
+def _hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(user: User, *, name: str | None = None) -> tuple[ApiToken, str]:
+    """A new API token for the user: the row and the token text (shown once)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user.id, token_hash=_hash_token(token), prefix=token[:10], name=name)
+    db.session.add(row)
+    db.session.flush()
+    record_event(actor_id=user.id, action="token.create", entity_type="api_token", entity_id=row.id)
+    return row, token
+
+
+def revoke_token(token_id: int, *, actor: User) -> ApiToken:
+    """Revoke one of the actor's tokens (admins: anyone's)."""
+    row = db.session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.id and actor.role != Role.ADMIN):
+        raise NotFoundError()
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record_event(
+            actor_id=actor.id, action="token.revoke", entity_type="api_token", entity_id=row.id
+        )
+    return row
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user owning this unrevoked token, else None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    if row is None or row.revoked_at is not None or not row.user.is_active:
+        return None
+    now = utcnow()
+    # Writing on every request would serialise API traffic on one row; once a minute is enough.
+    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+        row.last_used_at = now
+    return row.user
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token in an ``Authorization: Bearer …`` header, if any."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def describe(user: User) -> dict[str, Any]:
+    """A small public description of a user (for /api/v1/me and the dashboard)."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": str(user.role),
+        "full_name": user.full_name,
+        "unit": user.unit.key if user.unit else None,
+        "market_id": user.market_id,
+        "vendor_id": user.vendor_id,
+        "helper_market_ids": [m.id for m in user.helper_markets],
+    }

@@ -1,0 +1,137 @@
+"""Configuration from environment variables.
+
+Every setting a deployer may change is read from a ``CHOPAY_*`` variable. With none set,
+the app runs on SQLite in the instance folder and keeps a generated secret key there.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot work; the message says which variable to set."""
+
+
+class Config:
+    ENV_NAME = "development"
+    TESTING = False
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}  # noqa: RUF012
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session: markets are slow places
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    LANGUAGES = ("vi", "en")
+    API_TITLE = "chopay API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api/v1"
+    OPENAPI_JSON_PATH = "openapi.json"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    PUBLIC_BASE_URL = "http://localhost:5000"
+    JSON_SORT_KEYS = False
+
+    @classmethod
+    def from_env(cls, instance_path: str) -> dict[str, Any]:
+        """Settings for this class, completed from the environment and the instance folder."""
+        values = {k: getattr(cls, k) for k in dir(cls) if k.isupper()}
+        env = os.environ
+        url = env.get("CHOPAY_DATABASE_URL") or values["SQLALCHEMY_DATABASE_URI"]
+        if not url:
+            url = "sqlite:///" + str(Path(instance_path) / "chopay.db")
+        values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+        if env.get("CHOPAY_REDIS_URL"):
+            values["RATELIMIT_STORAGE_URI"] = env["CHOPAY_REDIS_URL"]
+            values["REDIS_URL"] = env["CHOPAY_REDIS_URL"]
+        if env.get("CHOPAY_PUBLIC_BASE_URL"):
+            values["PUBLIC_BASE_URL"] = env["CHOPAY_PUBLIC_BASE_URL"].rstrip("/")
+        values["SECRET_KEY"] = cls.secret_key(instance_path)
+        return values
+
+    @classmethod
+    def secret_key(cls, instance_path: str) -> str:
+        """The secret key from CHOPAY_SECRET_KEY, else one made once and kept in the instance."""
+        key = os.environ.get("CHOPAY_SECRET_KEY")
+        if key:
+            return key
+        path = Path(instance_path) / SECRET_KEY_FILE
+        if path.exists():
+            return path.read_text().strip()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+
+    @classmethod
+    def secret_key(cls, instance_path: str) -> str:
+        key = os.environ.get("CHOPAY_SECRET_KEY", "")
+        if len(key) < 32:
+            raise ConfigError(
+                "CHOPAY_SECRET_KEY must be set to a random string of at least 32 characters "
+                "in production (e.g. python -c 'import secrets; print(secrets.token_hex(32))')."
+            )
+        return key
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    SQLALCHEMY_DATABASE_URI = "sqlite://"
+
+    @classmethod
+    def from_env(cls, instance_path: str) -> dict[str, Any]:
+        values = super().from_env(instance_path)
+        url = os.environ.get("CHOPAY_TEST_DATABASE_URL")
+        values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or "sqlite://")
+        return values
+
+    @classmethod
+    def secret_key(cls, instance_path: str) -> str:
+        return "testing-secret-key-not-for-production"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": Config,
+    "production": ProductionConfig,
+    "testing": TestingConfig,
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain postgres URLs."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def config_class(name: str | None) -> type[Config]:
+    """The config class for CHOPAY_ENV (development, production, testing)."""
+    name = name or os.environ.get("CHOPAY_ENV", "development")
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise ConfigError(
+            f"CHOPAY_ENV={name!r} is not one of: {', '.join(sorted(CONFIGS))}"
+        ) from None

@@ -1,0 +1,53 @@
+"""Vietnamese number, money and time formatting for pages and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def format_number(value: int | float | None) -> str:
+    """1234567 → '1.234.567' (Vietnamese thousands separator)."""
+    if value is None:
+        return "–"
+    if isinstance(value, float) and not value.is_integer():
+        whole = f"{value:,.1f}"
+        return whole.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return f"{int(value):,}".replace(",", ".")
+
+
+def format_vnd(value: int | None) -> str:
+    """1250000 → '1.250.000 ₫'."""
+    if value is None:
+        return "–"
+    return f"{format_number(value)} ₫"
+
+
+def format_pct(value: float | None) -> str:
+    """42.857 → '42,9%'."""
+    if value is None:
+        return "–"
+    return f"{value:.1f}".replace(".", ",") + "%"
+
+
+def to_local(value: dt.datetime) -> dt.datetime:
+    """An aware datetime in Asia/Ho_Chi_Minh."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(VN_TZ)
+
+
+def format_localtime(value: dt.datetime | None) -> str:
+    """'21/11/2026 14:05' in Vietnam time."""
+    if value is None:
+        return "–"
+    return to_local(value).strftime("%d/%m/%Y %H:%M")
+
+
+def format_date(value: dt.date | None) -> str:
+    """'21/11/2026'."""
+    if value is None:
+        return "–"
+    return value.strftime("%d/%m/%Y")

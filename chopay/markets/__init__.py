@@ -1,0 +1,1 @@
+"""Markets (chợ): registration, location in both schemes, declared stall counts."""

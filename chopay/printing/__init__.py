@@ -1,0 +1,1 @@
+"""QR stands: pure renderers (qr, layout) and the services that feed them."""

@@ -1,0 +1,1 @@
+"""The payment ledger, its daily rollups, statement imports and provider webhooks."""

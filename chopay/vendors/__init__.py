@@ -1,0 +1,1 @@
+"""Vendors (tiểu thương), their payment accounts and issued QR codes."""

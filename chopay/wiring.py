@@ -1,0 +1,193 @@
+"""Framework wiring: extensions, blueprints, CLI, template helpers, headers. No business logic."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, has_request_context, request, session
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from chopay.db import render_alembic_item
+from chopay.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+logger = logging.getLogger(__name__)
+
+# Domains whose views.py (``bp``), api.py (``blp``) and cli.py are picked up when present.
+DOMAINS = (
+    "auth",
+    "dashboard",
+    "admin_units",
+    "markets",
+    "vendors",
+    "printing",
+    "transactions",
+    "reports",
+    "audit",
+)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _optional_module(name: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """Foreign keys on, WAL journal and a busy timeout for every SQLite connection."""
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def select_locale() -> str:
+    """Vietnamese unless the person chose English (``?lang=en``, kept in the session)."""
+    if not has_request_context():
+        return "vi"  # CLI and background work speak Vietnamese
+    lang = request.args.get("lang")
+    if lang in ("vi", "en"):
+        session["lang"] = lang
+        return lang
+    chosen = session.get("lang")
+    if chosen in ("vi", "en"):
+        return str(chosen)
+    if request.path.startswith("/api/"):
+        best = request.accept_languages.best_match(["vi", "en"])
+        if best:
+            return best
+    return "vi"
+
+
+def register_extensions(app: Flask) -> None:
+    """Initialise extensions on the app."""
+    import chopay.models  # noqa: F401 - every table must be in the metadata
+    from chopay.i18n import compiled_translations_dir
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(MIGRATIONS_DIR),
+        render_as_batch=True,  # SQLite can only ALTER tables by copying them
+        compare_type=True,
+        render_item=render_alembic_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_translations_dir(app))
+    babel.init_app(app, locale_selector=select_locale)
+
+    from chopay.auth import access
+    from chopay.auth import services as auth_services
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(auth_services.load_user)
+    login_manager.request_loader(access.load_user_from_request)
+    app.before_request(access.authenticate_request)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register each domain's HTML blueprint and its JSON API blueprint."""
+    from chopay.api import api
+
+    api.init_app(app)
+    for domain in DOMAINS:
+        views = _optional_module(f"chopay.{domain}.views")
+        if views is not None:
+            app.register_blueprint(views.bp)
+        api_module = _optional_module(f"chopay.{domain}.api")
+        if api_module is not None:
+            api.register_blueprint(api_module.blp, url_prefix="/api/v1")
+            csrf.exempt(api_module.blp)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Pages or JSON for every error."""
+    from chopay.errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the ``chopay`` command group with every domain's commands."""
+    from chopay.cli import chopay_cli
+
+    for domain in DOMAINS:
+        _optional_module(f"chopay.{domain}.cli")
+    _optional_module("chopay.demo")
+    app.cli.add_command(chopay_cli)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Filters and globals the templates use."""
+    from chopay import formatting
+
+    app.jinja_env.filters["vnd"] = formatting.format_vnd
+    app.jinja_env.filters["number"] = formatting.format_number
+    app.jinja_env.filters["pct"] = formatting.format_pct
+    app.jinja_env.filters["localtime"] = formatting.format_localtime
+    app.jinja_env.filters["date_vn"] = formatting.format_date
+
+    from flask_babel import get_locale
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        from flask_login import current_user
+
+        from chopay.auth import policy
+
+        return {
+            "has_endpoint": lambda name: name in app.view_functions,
+            "current_locale": str(get_locale() or "vi"),
+            "nav_items": policy.navigation(current_user),
+        }
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "img-src 'self' data:",
+        "style-src 'self'",
+        "script-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def register_security_headers(app: Flask) -> None:
+    """Security headers on every response."""
+
+    @app.after_request
+    def add_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        if getattr(g, "no_store", False) or request.path.startswith("/api/"):
+            headers.setdefault("Cache-Control", "no-store")
+        return response
