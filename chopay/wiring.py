@@ -133,6 +133,7 @@ def register_cli(app: Flask) -> None:
     for domain in DOMAINS:
         _optional_module(f"chopay.{domain}.cli")
     _optional_module("chopay.demo")
+    _optional_module("chopay.backup")
     app.cli.add_command(chopay_cli)
 
 
