@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +17,10 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     ``config`` is a config name (``development``, ``production``, ``testing``) or a dict
     of overrides applied on top of the ``testing`` config (what the test suite passes).
     """
+    # Imported here so that the pure libraries (chopay.vietqr, chopay.printing renderers)
+    # can be used without loading Flask.
+    from flask import Flask
+
     from chopay import wiring
     from chopay.config import config_class
 
