@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from chopay.vietqr import to_ascii
+
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
 
 
@@ -15,9 +17,7 @@ def nfc(text: str) -> str:
 
 def fold(text: str) -> str:
     """Lowercase ASCII without Vietnamese diacritics: 'Đại Từ' → 'dai tu'."""
-    decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
-    stripped = "".join(c for c in decomposed if unicodedata.category(c) != "Mn")
-    return " ".join(stripped.lower().split())
+    return " ".join(to_ascii(text).lower().split())
 
 
 def slugify(text: str) -> str:
