@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from chopay.db import Base, TimestampMixin, utcnow
+from chopay.text import fold
 
 if TYPE_CHECKING:
     from chopay.markets.models import Market
@@ -66,6 +67,11 @@ def can_transition(table: dict[S, frozenset[S]], current: S, new: S) -> bool:
     return new in table.get(current, frozenset())
 
 
+def _name_key_default(context: Any) -> str:
+    """``name_key`` for rows inserted without one (factories, bulk inserts)."""
+    return fold(context.get_current_parameters()["full_name"])[:120]
+
+
 class Vendor(TimestampMixin, Base):
     """A trader at one market."""
 
@@ -74,11 +80,15 @@ class Vendor(TimestampMixin, Base):
         UniqueConstraint("market_id", "phone", name="uq_vendors_market_phone"),
         Index("ix_vendors_market_status", "market_id", "status"),
         Index("ix_vendors_market_stall", "market_id", "stall"),
+        Index("ix_vendors_market_name_key", "market_id", "name_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     market_id: Mapped[int] = mapped_column(ForeignKey("markets.id"))
     full_name: Mapped[str] = mapped_column(String(120))
+    # The name folded to lowercase ASCII ("Hường" → "huong"): accent-free search and the
+    # same-stall-and-name duplicate check. Kept in step with full_name by the services.
+    name_key: Mapped[str] = mapped_column(String(120), default=_name_key_default)
     stall: Mapped[str] = mapped_column(String(30))
     zone: Mapped[str | None] = mapped_column(String(60))
     goods_category: Mapped[str | None] = mapped_column(String(80))
