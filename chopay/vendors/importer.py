@@ -35,8 +35,7 @@ from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import insert, select
 
-from chopay.audit.models import AuditEvent
-from chopay.audit.services import Origin, record_event
+from chopay.audit.services import Origin, event_values, record_event, record_events
 from chopay.auth.models import User
 from chopay.auth.policy import Action, authorize
 from chopay.db import utcnow
@@ -747,18 +746,16 @@ def _write(
         account_ids = [id_by_vendor[v] for v in owners]
 
     def event(action: str, entity_type: str, entity_id: int, new: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "created_at": now,
-            "actor_id": actor.id,
-            "action": action,
-            "entity_type": entity_type,
-            "entity_id": str(entity_id),
-            "market_id": market.id,
-            "old_values": None,
-            "new_values": new,
-            "ip_address": origin.ip_address,
-            "user_agent": (origin.user_agent or "")[:200] or None,
-        }
+        return event_values(
+            actor_id=actor.id,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            market_id=market.id,
+            new=new,
+            origin=origin,
+            created_at=now,
+        )
 
     vendor_fields = (
         "full_name",
@@ -779,7 +776,7 @@ def _write(
             "vendor.create",
             "vendor",
             vendor_id,
-            {**{k: _plain(row[k]) for k in vendor_fields}, "import_row": item.result.row},
+            {**{k: row[k] for k in vendor_fields}, "import_row": item.result.row},
         )
         for item, vendor_id, row in zip(items, vendor_ids, vendor_rows, strict=True)
     ]
@@ -797,11 +794,11 @@ def _write(
             "account.create",
             "payment_account",
             account_id,
-            {k: _plain(row[k]) for k in account_fields},
+            {k: row[k] for k in account_fields},
         )
         for account_id, row in zip(account_ids, account_rows, strict=True)
     ]
-    db.session.execute(insert(AuditEvent.__table__), events)
+    record_events(events)
 
 
 def _in_chunks(stmt: Any, column: Any, values: list[Any], size: int = 900) -> list[Any]:
@@ -810,11 +807,3 @@ def _in_chunks(stmt: Any, column: Any, values: list[Any], size: int = 900) -> li
     for start in range(0, len(values), size):
         rows.extend(db.session.execute(stmt.where(column.in_(values[start : start + size]))))
     return rows
-
-
-def _plain(value: Any) -> Any:
-    return (
-        value.value
-        if isinstance(value, OnboardingOrg | VendorStatus | AccountStatus | AccountKind)
-        else value
-    )
