@@ -155,7 +155,12 @@ def register_template_helpers(app: Flask) -> None:
 
         from chopay.auth import policy
 
+        def can(action: str, target: Any = None) -> bool:
+            # Only decides which links to show; every endpoint still authorizes itself.
+            return policy.can(current_user, policy.Action(action), target)
+
         return {
+            "can": can,
             "has_endpoint": lambda name: name in app.view_functions,
             "current_locale": str(get_locale() or "vi"),
             "nav_items": policy.navigation(current_user),

@@ -158,6 +158,17 @@ def db(app: Flask) -> Iterator[Any]:
             connection.close()
 
 
+@pytest.fixture(autouse=True)
+def _restore_rate_limiter() -> Iterator[None]:
+    """Flask-Limiter's object is shared by every app in the process and init_app sets its
+    ``enabled`` flag; a test that builds an app with limits on must not leave them on."""
+    from chopay.extensions import limiter
+
+    enabled = limiter.enabled
+    yield
+    limiter.enabled = enabled
+
+
 @pytest.fixture
 def client(app: Flask, db: Any) -> FlaskClient:
     return app.test_client()

@@ -212,15 +212,16 @@ def vendor_scope(user: Any) -> ColumnElement[bool]:
     return Vendor.market_id.in_(select(Market.id).where(market_scope(actor)))
 
 
-# (label, endpoint, action) of the main menu; an entry shows when the endpoint exists
-# and the user holds the action somewhere.
-NAVIGATION: tuple[tuple[Any, str, Action | None], ...] = (
-    (_l("Tổng quan"), "dashboard.index", None),
-    (_l("Chợ"), "markets.list_markets", Action.VIEW),
-    (_l("Tiểu thương"), "vendors.list_vendors", Action.VIEW),
-    (_l("Chờ duyệt"), "vendors.pending_accounts", Action.APPROVE),
-    (_l("Giao dịch"), "transactions.list_transactions", Action.VIEW_PAYMENTS),
-    (_l("Báo cáo"), "reports.adoption_page", Action.VIEW_REPORTS),
+# (label, endpoint, action, roles) of the main menu; an entry shows when the endpoint
+# exists, the user holds the action somewhere, and (if roles are given) has one of them.
+NAVIGATION: tuple[tuple[Any, str, Action | None, frozenset[Role] | None], ...] = (
+    (_l("Tổng quan"), "dashboard.index", None, None),
+    (_l("Bán hàng"), "printing.sell", None, frozenset({Role.VENDOR})),
+    (_l("Chợ"), "markets.list_markets", Action.VIEW, frozenset(Role) - {Role.VENDOR}),
+    (_l("Tiểu thương"), "vendors.list_vendors", Action.VIEW, frozenset(Role) - {Role.VENDOR}),
+    (_l("Chờ duyệt"), "vendors.pending_accounts", Action.APPROVE, None),
+    (_l("Giao dịch"), "transactions.list_transactions", Action.VIEW_PAYMENTS, None),
+    (_l("Báo cáo"), "reports.adoption_page", Action.VIEW_REPORTS, None),
 )
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
@@ -236,9 +237,12 @@ def navigation(user: Any) -> list[tuple[Any, str]]:
     actor = _active_user(user)
     if actor is None:
         return []
-    held = ROLE_ACTIONS[Role(actor.role)]
+    role = Role(actor.role)
+    held = ROLE_ACTIONS[role]
     return [
         (label, endpoint)
-        for label, endpoint, action in NAVIGATION
-        if endpoint in current_app.view_functions and (action is None or action in held)
+        for label, endpoint, action, roles in NAVIGATION
+        if endpoint in current_app.view_functions
+        and (action is None or action in held)
+        and (roles is None or role in roles)
     ]
