@@ -2,8 +2,9 @@
 
 The font files come from the ``fontpkg-be-vietnam-pro`` package (nothing is copied into the repo).
 Widths are read once per weight from the font's own advance table through fpdf2's font loader,
-so the layout measures text exactly as fpdf2 will typeset it in the PDF; Pillow draws the PNG
-with the same advances (basic layout, no kerning), so all three outputs share one layout.
+so the layout measures text exactly as fpdf2 will typeset it in the PDF. The PNG renderer places
+Pillow-rasterised glyphs (:func:`glyph`, cached) at those same advances (no kerning, as in the
+PDF), so all three outputs share one layout and a PNG line is exactly as wide as planned.
 """
 
 from __future__ import annotations
@@ -18,21 +19,25 @@ from types import MappingProxyType
 import fontpkg
 from fpdf import FPDF
 from fpdf.fonts import TTFFont
-from PIL import ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 __all__ = [
     "BOLD",
     "FAMILY",
+    "GLYPH_CACHE_MAX_PX",
     "PDF_FAMILY",
     "REGULAR",
     "SEMIBOLD",
     "WEIGHTS",
     "FontMetrics",
+    "Glyph",
     "close_fonts",
     "font_path",
+    "glyph",
     "metrics",
     "pil_font",
     "printable",
+    "text_units",
     "text_width",
 ]
 
@@ -97,9 +102,16 @@ def metrics(weight: int) -> FontMetrics:
 
 def text_width(text: str, weight: int, size: float) -> float:
     """Advance width of ``text`` at font size ``size``, in the unit of ``size``."""
+    return text_units(text, weight) * size / 1000.0
+
+
+@lru_cache(maxsize=8192)
+def text_units(text: str, weight: int) -> float:
+    """Advance width of ``text`` in 1/1000 em (cached: the layout measures the same words and
+    candidate lines at many sizes while it looks for the best fit)."""
     m = metrics(weight)
     widths, missing = m.widths, m.missing_width
-    return sum(widths.get(ord(ch), missing) for ch in text) * size / 1000.0
+    return sum(widths.get(ord(ch), missing) for ch in text)
 
 
 def close_fonts(pdf: FPDF) -> None:
@@ -145,3 +157,54 @@ def printable(text: str, weight: int = REGULAR) -> str:
 def pil_font(weight: int, size_px: float) -> ImageFont.FreeTypeFont:
     """Cached Pillow font; basic layout so advances match the shared (fpdf2) metrics."""
     return ImageFont.truetype(str(font_path(weight)), size_px, layout_engine=ImageFont.Layout.BASIC)
+
+
+@dataclass(frozen=True)
+class Glyph:
+    """A rasterised glyph: coverage ``mask`` (mode "L", 255 = ink) placed relative to the pen.
+
+    The mask's top-left pixel goes at (pen x + ``left``, baseline + ``top``); ``mask`` is
+    ``None`` for glyphs without ink (spaces).
+    """
+
+    mask: Image.Image | None
+    left: int
+    top: int
+
+
+# Glyphs up to this size are cached: that covers every stand text at 300 dpi (20 pt = 83 px)
+# and keeps the cache small (~3 KB a glyph, a few MB when full). Bigger ones (high-dpi
+# exports, rare) are rasterised on each use instead of filling memory.
+GLYPH_CACHE_MAX_PX = 128.0
+
+
+def glyph(weight: int, size_px: float, char: str) -> Glyph:
+    """``char`` rendered by Pillow at ``size_px``, cropped to its ink; cached per process.
+
+    Rasterising is most of the cost of drawing text at 300 dpi, and stands repeat the same
+    few dozen characters at the same few sizes (the title and labels identically on every
+    stand), so after warm-up a line is drawn by pasting cached masks. The mask is exactly what
+    Pillow's own ``ImageDraw.text`` would draw for this character: its basic layout also puts
+    every glyph at a whole-pixel pen position. Treat the returned image as read-only.
+    """
+    if size_px <= GLYPH_CACHE_MAX_PX:
+        return _cached_glyph(weight, size_px, char)
+    return _render_glyph(weight, size_px, char)
+
+
+def _render_glyph(weight: int, size_px: float, char: str) -> Glyph:
+    """Rasterise one glyph (see :func:`glyph`)."""
+    font = pil_font(weight, size_px)
+    left, top, right, bottom = (int(v) for v in font.getbbox(char, anchor="ls"))
+    if right <= left or bottom <= top:
+        return _NO_INK
+    mask = Image.new("L", (right - left, bottom - top), 0)
+    ImageDraw.Draw(mask).text((-left, -top), char, font=font, fill=255, anchor="ls")
+    ink = mask.getbbox()
+    if ink is None:
+        return _NO_INK
+    return Glyph(mask.crop(ink), left + ink[0], top + ink[1])
+
+
+_NO_INK = Glyph(None, 0, 0)
+_cached_glyph = lru_cache(maxsize=2048)(_render_glyph)

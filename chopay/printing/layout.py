@@ -15,6 +15,9 @@ Design
 * PDF text is real text in an embedded subset of Be Vietnam Pro; the QR is one fill of merged
   rectangles written straight into the page content stream (one operator string per symbol
   instead of hundreds of ``rect()`` calls - that is what keeps 500 stands fast).
+* The PNG (8-bit greyscale, anti-aliased) is drawn from cached glyph bitmaps placed at the
+  layout's own advances, and written by a small PNG encoder that reuses the compressed form of
+  repeated rows (white space, QR module rows): ~8 ms a stand at 300 dpi instead of ~35 ms.
 
 Empty market: :func:`stands_pdf` with no stands returns a valid one-page PDF that says
 "Chưa có quầy nào có mã QR" rather than raising, so an "print the whole market" button never
@@ -23,12 +26,14 @@ turns into a server error and the person printing sees why the sheet is empty.
 
 from __future__ import annotations
 
-import io
 import math
 import re
+import struct
 import unicodedata
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache, lru_cache
 from typing import Literal
 from xml.sax.saxutils import escape, quoteattr
 
@@ -231,14 +236,19 @@ def _mm(text: str, weight: int, size_pt: float) -> float:
 
 def _break_word(word: str, weight: int, size: float, width: float) -> list[str]:
     """Split a word that is wider than ``width`` into pieces that fit (URLs, long codes)."""
+    m = fonts.metrics(weight)
+    widths, missing = m.widths, m.missing_width
     pieces: list[str] = []
     current = ""
+    units = 0.0  # == fonts.text_units(current, weight), summed as we go (same float result)
     for ch in word:
-        if current and _mm(current + ch, weight, size) > width:
+        w = widths.get(ord(ch), missing)
+        if current and (units + w) * size / 1000.0 * PT_MM > width:
             pieces.append(current)
-            current = ch
+            current, units = ch, w
         else:
             current += ch
+            units += w
     if current:
         pieces.append(current)
     return pieces
@@ -405,14 +415,18 @@ def _place(
     return out, frames
 
 
+@cache
+def _header() -> TextLine:
+    """The title line: the same on every stand, so it is laid out once."""
+    size, (title,) = _fit(TITLE, BOLD, 17, 12, 1, CONTENT_WIDTH_MM)
+    baseline = HEADER_TOP_MM + BASELINE * size * PT_MM
+    return TextLine(title, A6_WIDTH_MM / 2, baseline, size, BOLD, _mm(title, BOLD, size))
+
+
 def plan_stand(stand: Stand) -> StandPlan:
     """Compute the A6 layout of ``stand`` (pure; shared by all renderers)."""
     qr = qr_matrix(stand.payload)
-    cx = A6_WIDTH_MM / 2
-    size, (title,) = _fit(TITLE, BOLD, 17, 12, 1, CONTENT_WIDTH_MM)
-    header = TextLine(
-        title, cx, HEADER_TOP_MM + BASELINE * size * PT_MM, size, BOLD, _mm(title, BOLD, size)
-    )
+    header = _header()
     fields = _fields(stand)
     # Whole pixels per module at 300 dpi: crisp PNG, vectors identical to it. The QR keeps its
     # full size unless the text would have to shrink below 70 %; then the QR gives up a little.
@@ -573,6 +587,27 @@ def stand_pdf(stand: Stand) -> bytes:
 # --------------------------------------------------------------------------------------------
 
 
+def _draw_text(img: Image.Image, line: TextLine, px: float, dpi: int) -> None:
+    """Draw ``line`` in black by pasting cached glyph masks at the plan's own advances.
+
+    The advances are the ones the layout measured, so the line is exactly ``line.width`` wide
+    (centred on ``line.cx``) and can never pass the margin, whatever the hinting does.
+    """
+    size_px = round(line.size_pt * dpi / 72 * 4) / 4  # few distinct sizes: good cache hits
+    per_unit = line.size_pt * dpi / 72 / 1000.0  # pixels per 1/1000 em
+    m = fonts.metrics(line.weight)
+    widths, missing = m.widths, m.missing_width
+    pen = (line.cx - line.width / 2) * px
+    baseline = math.floor(line.baseline * px + 0.5)
+    for ch in line.text:
+        g = fonts.glyph(line.weight, size_px, ch)
+        if g.mask is not None:
+            x = math.floor(pen + 0.5) + g.left
+            y = baseline + g.top
+            img.paste(0, (x, y, x + g.mask.width, y + g.mask.height), g.mask)
+        pen += widths.get(ord(ch), missing) * per_unit
+
+
 def stand_png(stand: Stand, dpi: int = REFERENCE_DPI) -> bytes:
     """One stand as a grayscale A6 PNG (300 dpi -> 1240x1748 px) with dpi metadata."""
     if not 72 <= dpi <= 1200:
@@ -587,26 +622,129 @@ def stand_png(stand: Stand, dpi: int = REFERENCE_DPI) -> bytes:
         plan.qr.to_image(scale=module_px, border=0),
         ((width - size_px) // 2, round(plan.qr_y * px)),
     )
-    draw = ImageDraw.Draw(img)
     for line in plan.lines:
-        size = round(line.size_pt * dpi / 72 * 4) / 4
-        font = fonts.pil_font(line.weight, size)
-        # Hinting can make a line a hair wider than measured: never let it pass the margin.
-        limit = CONTENT_WIDTH_MM * px
-        if font.getlength(line.text) > limit:
-            font = fonts.pil_font(line.weight, math.floor(size * limit / font.getlength(line.text)))
-        draw.text((line.cx * px, line.baseline * px), line.text, font=font, fill=0, anchor="ms")
-    for f in plan.frames:
-        draw.rounded_rectangle(
-            (f.x * px, f.y * px, (f.x + f.w) * px, (f.y + f.h) * px),
-            radius=f.radius * px,
-            outline=0,
-            width=max(1, round(f.line_width * px)),
+        _draw_text(img, line, px, dpi)
+    if plan.frames:
+        draw = ImageDraw.Draw(img)
+        for f in plan.frames:
+            draw.rounded_rectangle(
+                (f.x * px, f.y * px, (f.x + f.w) * px, (f.y + f.h) * px),
+                radius=f.radius * px,
+                outline=0,
+                width=max(1, round(f.line_width * px)),
+            )
+    return _encode_png(img, dpi)
+
+
+# A stand page is mostly rows that repeat the row above: the white margins and gaps, and each
+# QR module row repeated ``module_px`` times. zlib spends most of its time on exactly those bytes
+# (~3 ms for a blank 300 dpi page), so the encoder below writes every such row with PNG filter 2
+# ("Up": all zeros) and takes the compressed form of runs of them from a cache. A deflate stream
+# may be cut into pieces compressed separately: a full flush byte-aligns the output and resets the
+# compressor, so no back-reference crosses a piece boundary, and the pieces concatenate into one
+# valid stream. Only the rows that differ from the one above (text, ~45 QR module rows) are
+# compressed per call. Output: an ordinary 8-bit greyscale PNG with a pHYs chunk and nothing else.
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_ZLIB_HEADER = b"\x78\x01"  # deflate, 32 KiB window, "fastest" (the level is only advisory)
+_ADLER_BASE = 65521
+_MIN_CACHED_RUN = 8  # shorter runs of repeated rows are cheaper to compress in place
+_FILTER_NONE = b"\x00"
+_FILTER_UP = b"\x02"
+_STRIP_BYTES = 60 * 1024
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC-32 of type and data."""
+    crc = zlib.crc32(data, zlib.crc32(kind))
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+
+def _adler32_combine(adler1: int, adler2: int, len2: int) -> int:
+    """Adler-32 of ``a + b`` from adler32(a), adler32(b) and len(b) (as zlib's adler32_combine)."""
+    a1, b1 = adler1 & 0xFFFF, adler1 >> 16
+    a2, b2 = adler2 & 0xFFFF, adler2 >> 16
+    a = (a1 + a2 - 1) % _ADLER_BASE
+    b = (b1 + b2 + len2 * (a1 - 1)) % _ADLER_BASE
+    return b << 16 | a
+
+
+@lru_cache(maxsize=64)
+def _up_rows(width: int, rows: int) -> tuple[bytes, int, int]:
+    """``rows`` unchanged rows ("Up" filter) as a self-contained deflate piece.
+
+    Returns the piece, the Adler-32 of the filtered bytes and their length.
+    """
+    data = (_FILTER_UP + bytes(width)) * rows
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return comp.compress(data) + comp.flush(zlib.Z_FULL_FLUSH), zlib.adler32(data), len(data)
+
+
+def _encode_png(img: Image.Image, dpi: int) -> bytes:
+    """Encode an "L" image as a PNG with ``dpi`` metadata (see the comment above)."""
+    if img.mode != "L":
+        raise ValueError("only greyscale (mode L) images are encoded here")
+    width, height = img.size
+    up_row = _FILTER_UP + bytes(width)
+    comp = zlib.compressobj(1, zlib.DEFLATED, -15)
+    out = [_ZLIB_HEADER]
+    adler = 1
+    pending: list[bytes] = []  # filtered rows not yet handed to zlib
+    run = 0  # rows equal to the one above, not yet written
+
+    def feed() -> None:
+        nonlocal adler
+        if pending:
+            data = b"".join(pending)
+            pending.clear()
+            adler = zlib.adler32(data, adler)
+            out.append(comp.compress(data))
+
+    def end_run() -> None:
+        nonlocal adler, run
+        if run >= _MIN_CACHED_RUN:
+            feed()
+            out.append(comp.flush(zlib.Z_FULL_FLUSH))
+            bit = 1
+            while run:  # the run as cached pieces of 1, 2, 4, ... rows
+                if run & bit:
+                    piece, piece_adler, piece_len = _up_rows(width, bit)
+                    out.append(piece)
+                    adler = _adler32_combine(adler, piece_adler, piece_len)
+                    run ^= bit
+                bit <<= 1
+        elif run:
+            pending.append(up_row * run)
+            run = 0
+
+    prev = b""
+    # Strips of < 64 KiB: one 2 MB buffer would cost more in page faults than the copy itself.
+    strip = max(1, _STRIP_BYTES // width)
+    for top in range(0, height, strip):
+        raw = img.crop((0, top, width, min(top + strip, height))).tobytes()
+        for start in range(0, len(raw), width):
+            row = raw[start : start + width]
+            if row == prev:
+                run += 1
+                continue
+            end_run()
+            pending.append(_FILTER_NONE + row)
+            prev = row
+        feed()
+    end_run()
+    feed()
+    out.append(comp.flush())
+    out.append(struct.pack(">I", adler))
+    ppm = int(dpi / 0.0254 + 0.5)  # pixels per metre, rounded as Pillow does
+    return b"".join(
+        (
+            _PNG_SIGNATURE,
+            _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)),
+            _png_chunk(b"pHYs", struct.pack(">IIB", ppm, ppm, 1)),
+            _png_chunk(b"IDAT", b"".join(out)),
+            _png_chunk(b"IEND", b""),
         )
-    buf = io.BytesIO()
-    # compress_level 1: the page is mostly flat white, so it barely grows and saves ~20 ms.
-    img.save(buf, format="PNG", dpi=(dpi, dpi), compress_level=1)
-    return buf.getvalue()
+    )
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,29 +8,38 @@ Pillow output as is, PDFs rasterised by poppler's ``pdftoppm`` (Debian poppler-u
 from __future__ import annotations
 
 import io
+import itertools
 import math
+import random
 import re
 import shutil
+import struct
 import subprocess
 import unicodedata
 import xml.etree.ElementTree as ET
+import zlib
 from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
 import pytest
 from fpdf import FPDF
-from PIL import Image
+from PIL import Image, ImageDraw
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject
 
 from chopay.printing import fonts
 from chopay.printing.layout import (
+    _FILTER_UP,
     A6_HEIGHT_MM,
     A6_WIDTH_MM,
     EMPTY_MESSAGE,
     MARGIN_MM,
+    PT_MM,
     Stand,
+    _adler32_combine,
+    _break_word,
+    _encode_png,
     format_vnd,
     mask_account,
     plan_stand,
@@ -440,6 +449,141 @@ def test_stand_png_long_name_and_other_dpi() -> None:
     assert decode_one(img) == stand.payload
     with pytest.raises(ValueError, match="dpi"):
         stand_png(stand, dpi=10)
+
+
+def png_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
+    """(type, data) of every chunk of a PNG, checking the signature and each chunk's CRC."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, pos = [], 8
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body), kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    return chunks
+
+
+def test_stand_png_is_plain_greyscale_and_deterministic() -> None:
+    stand = make_stand(5, vendor_name="Ứng Thị Ỷ Ỡ")  # glyphs no other test has drawn yet
+    first, again = stand_png(stand), stand_png(stand)
+    assert first == again  # cold and warm glyph / row caches give the same bytes
+    assert [kind for kind, _ in png_chunks(first)] == [b"IHDR", b"pHYs", b"IDAT", b"IEND"]
+    img = Image.open(io.BytesIO(first))
+    assert img.mode == "L" and img.size == (1240, 1748)
+    # Re-encoding the decoded pixels gives the same file: the encoder depends on pixels only.
+    assert _encode_png(img.convert("L"), 300) == first
+    assert decode_one(img) == stand.payload
+
+
+def test_stand_png_text_is_antialiased_and_where_planned() -> None:
+    stand = make_stand(2, vendor_name=LONG_NAME, amount=150000, note="Tiền rau muống")
+    plan = plan_stand(stand)
+    img = Image.open(io.BytesIO(stand_png(stand))).convert("L")
+    px = 300 / 25.4
+    ink = img.point(lambda v: 255 if v < 128 else 0)
+    for line in plan.lines:
+        # Baseline to cap height: every glyph inks it, neighbouring lines never reach it.
+        size = line.size_pt * PT_MM * px
+        band = (0, round(line.baseline * px - 0.75 * size), img.width, round(line.baseline * px))
+        for f in plan.frames:  # look inside the frame around the verification code
+            if f.y <= line.top and line.bottom <= f.y + f.h:
+                inset = f.line_width * px + 2
+                band = (round(f.x * px + inset), band[1], round((f.x + f.w) * px - inset), band[3])
+        box = ink.crop(band).getbbox()
+        assert box is not None, line
+        x0, x1 = band[0] + box[0], band[0] + box[2]
+        # Drawn at the plan's own advances: centred and as wide as measured (ink may stick out
+        # of the advance box by a hair, e.g. the horn of "ư", never by more).
+        assert line.left * px - 0.1 * size <= x0 <= line.left * px + 0.25 * size, line
+        assert line.right * px - 0.25 * size <= x1 <= line.right * px + 0.1 * size, line
+    # Anti-aliased text (many grey levels), not a bilevel image.
+    text_top = round((plan.qr_y + plan.qr_width) * px) + 60
+    histogram = img.crop((0, text_top, img.width, img.height)).histogram()
+    assert sum(1 for level in range(1, 255) if histogram[level]) > 100
+    # Nothing in the outer 3 mm of the page.
+    strip = round(3 * px)
+    for margin in ((0, 0, strip, img.height), (img.width - strip, 0, img.width, img.height)):
+        assert darkest(img.crop(margin)) == 255, margin
+    assert darkest(img.crop((0, img.height - strip, img.width, img.height))) == 255
+
+
+@pytest.mark.parametrize(
+    ("weight", "size", "char"),
+    [(fonts.BOLD, 83.25, "Ự"), (fonts.REGULAR, 35.5, "ẩ"), (fonts.SEMIBOLD, 52.0, "g"),
+     (fonts.REGULAR, 200.0, "Đ")],
+)  # fmt: skip
+def test_glyph_is_what_pillow_draws(weight: int, size: float, char: str) -> None:
+    g = fonts.glyph(weight, size, char)
+    ref = Image.new("L", (600, 600), 0)
+    font = fonts.pil_font(weight, size)
+    ImageDraw.Draw(ref).text((100, 400), char, font=font, fill=255, anchor="ls")
+    box = ref.getbbox()
+    assert g.mask is not None and box is not None
+    assert (g.left, g.top) == (box[0] - 100, box[1] - 400)
+    assert g.mask.tobytes() == ref.crop(box).tobytes()
+    # Cached up to GLYPH_CACHE_MAX_PX (same object back), rasterised afresh above it.
+    cached = fonts.glyph(weight, size, char) is g
+    assert cached == (size <= fonts.GLYPH_CACHE_MAX_PX)
+
+
+def test_glyph_without_ink() -> None:
+    assert fonts.glyph(fonts.REGULAR, 40.0, " ").mask is None
+
+
+def test_text_units_are_the_sum_of_advances() -> None:
+    m = fonts.metrics(fonts.BOLD)
+    text = "Nguyễn Thị Hường · 🍜"
+    expected = sum(m.widths.get(ord(ch), m.missing_width) for ch in text)
+    assert fonts.text_units(text, fonts.BOLD) == expected
+    assert fonts.text_width(text, fonts.BOLD, 12.5) == expected * 12.5 / 1000.0
+
+
+@pytest.mark.parametrize("size", [6.0, 8.5, 11.0])
+def test_break_word_matches_naive_measurement(size: float) -> None:
+    word = "https://chopay.vn/verify/" + "XỨ9" * 40
+    width = 60.0
+    pieces = _break_word(word, fonts.REGULAR, size, width)
+    assert "".join(pieces) == word
+    for piece in pieces:
+        assert fonts.text_width(piece, fonts.REGULAR, size) * PT_MM <= width
+    for piece, following in itertools.pairwise(pieces):  # greedy: each piece is as long as fits
+        longer = piece + following[0]
+        assert fonts.text_width(longer, fonts.REGULAR, size) * PT_MM > width
+
+
+def test_adler32_combine() -> None:
+    rnd = random.Random(7)
+    for _ in range(50):
+        a = rnd.randbytes(rnd.randrange(0, 3000))
+        b = bytes([255]) * rnd.randrange(0, 70000) + rnd.randbytes(rnd.randrange(0, 50))
+        assert _adler32_combine(zlib.adler32(a), zlib.adler32(b), len(b)) == zlib.adler32(a + b)
+
+
+@pytest.mark.parametrize("run", [0, 1, 7, 8, 9, 64, 300, 1001])
+def test_encode_png_round_trip(run: int) -> None:
+    """Runs of repeated rows (cached pieces) between distinct rows decode to the same pixels."""
+    rnd = random.Random(run)
+    width = 53
+    rows = [rnd.randbytes(width) for _ in range(3)]
+    rows += [rows[-1]] * run  # a run of rows equal to the one above
+    rows += [bytes([255]) * width] * (run // 2 + 1) + [rnd.randbytes(width)]
+    rows += [rows[-1]] * 9 + [rnd.randbytes(width)]
+    img = Image.frombytes("L", (width, len(rows)), b"".join(rows))
+    data = _encode_png(img, 200)
+    chunks = png_chunks(data)
+    assert [kind for kind, _ in chunks] == [b"IHDR", b"pHYs", b"IDAT", b"IEND"]
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))  # + adler
+    assert len(raw) == (width + 1) * len(rows)
+    filters = raw[:: width + 1]
+    assert filters.count(_FILTER_UP) == run + run // 2 + 9  # repeated rows are sent as "Up"
+    back = Image.open(io.BytesIO(data))
+    assert back.mode == "L" and back.size == img.size
+    assert back.tobytes() == img.tobytes()
+    assert back.info["dpi"] == pytest.approx((200, 200), abs=0.01)
+    with pytest.raises(ValueError, match="mode L"):
+        _encode_png(img.convert("RGB"), 300)
 
 
 # --------------------------------------------------------------------------------------------
