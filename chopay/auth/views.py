@@ -45,7 +45,10 @@ def login() -> Any:
             "auth/login.html", error=exc.message, username=username, next=request.form.get("next")
         ), 401
     db.session.commit()
-    session.clear()
+    lang = session.get("lang")
+    session.clear()  # a new session on login (no fixation); keep only the chosen language
+    if lang:
+        session["lang"] = lang
     login_user(user)
     return redirect(_safe_next(request.form.get("next")))
 
