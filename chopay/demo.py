@@ -245,8 +245,11 @@ def _commune(district_code: str, short_name: str) -> AdminUnit:
     return communes[0]
 
 
-def build_demo(seed: int = 2022) -> DemoSummary:
-    """Create the demo programme in the current session (the caller commits)."""
+def build_demo(seed: int = 2022, *, scale: float = 1.0) -> DemoSummary:
+    """Create the demo programme in the current session (the caller commits).
+
+    ``scale`` shrinks the share of stalls registered (tests use a small programme).
+    """
     if db.session.scalar(select(func.count()).select_from(Market)):
         raise click.ClickException("The database already has markets; demo data needs a fresh one.")
     rng = random.Random(seed)
@@ -322,7 +325,7 @@ def build_demo(seed: int = 2022) -> DemoSummary:
     used_phones: set[str] = set()
     used_refs: set[str] = set()
     for market in markets:
-        registered = int(market.stall_count * rng.uniform(0.78, 0.95))
+        registered = max(3, int(market.stall_count * rng.uniform(0.78, 0.95) * scale))
         for n in range(1, registered + 1):
             phone = ""
             while not phone or phone in used_phones:

@@ -4,7 +4,7 @@ from chopay.admin_units.models import AdminUnit, AdminUnitMapping
 from chopay.audit.models import AuditEvent
 from chopay.auth.models import ApiToken, Role, User, helper_markets
 from chopay.markets.models import Market
-from chopay.reports.models import QualificationRule
+from chopay.reports.models import MarketDailyRollup, QualificationRule, VendorActivityMonth
 from chopay.transactions.models import (
     DailyRollup,
     InboundPayment,
@@ -21,6 +21,7 @@ __all__ = [
     "DailyRollup",
     "InboundPayment",
     "Market",
+    "MarketDailyRollup",
     "PaymentAccount",
     "QrCode",
     "QualificationRule",
@@ -28,6 +29,7 @@ __all__ = [
     "Transaction",
     "User",
     "Vendor",
+    "VendorActivityMonth",
     "WebhookSource",
     "helper_markets",
 ]

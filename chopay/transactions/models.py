@@ -148,9 +148,14 @@ class InboundPayment(Base):
     content: Mapped[str | None] = mapped_column(String(500))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[InboundStatus] = mapped_column(String(10), default=InboundStatus.UNMATCHED)
+    # Why no vendor was matched (one of chopay.transactions.matching.UnmatchedReason).
+    reason: Mapped[str | None] = mapped_column(String(40))
     market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"), index=True)
     transaction_id: Mapped[int | None] = mapped_column(ForeignKey("transactions.id"))
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None]
+    # A board's note when it sets a line aside (e.g. "refund to a customer").
+    decision_note: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     def __repr__(self) -> str:

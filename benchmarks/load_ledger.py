@@ -1,0 +1,498 @@
+"""Load test: single-payment POSTs and signed webhooks under gunicorn on PostgreSQL.
+
+What it does, all on 127.0.0.1:
+
+1. creates a throw-away PostgreSQL database (user postgres, 127.0.0.1:5432), migrates it
+   with the real Alembic revisions, and seeds one market with ``--vendors`` vendors
+   (approved accounts), a board user with an API token and a ``sepay`` webhook source;
+2. starts ``gunicorn -w 2 wsgi:app`` on a free loopback port (``--worker-class`` sync by
+   default; gthread keeps connections alive);
+3. drives it with ``--clients`` concurrent keep-alive connections (a small asyncio HTTP/1.1
+   client, so the load generator leaves CPU to the server) for at most ``--seconds``:
+   ``--payments`` distinct payments, half ``POST /api/v1/transactions`` with the board's
+   token, half SePay-format ``POST /api/v1/webhooks/sepay`` with a fresh signature; EVERY
+   payment is sent twice, the second copy by another connection shortly after or at the
+   same moment;
+4. stops gunicorn, then checks: ledger rows == distinct payments acknowledged, no payment
+   answered "created" twice, no 5xx, and rollups == a fresh aggregate of the ledger;
+5. prints requests/s and latency percentiles, then drops the database.
+
+Targets: >= 800 requests/s, p99 < 100 ms, zero lost or duplicated rows.
+
+Run:  .venv/bin/python benchmarks/load_ledger.py [--seconds 30] [--clients 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402 - after the sys.path line above
+
+PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+VN = dt.timezone(dt.timedelta(hours=7))
+
+
+# ---- database ---------------------------------------------------------------------------
+
+
+def create_database() -> tuple[str, str]:
+    name = f"chopay_load_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return name, f"{PG_SERVER}/{name}"
+
+
+def drop_database(name: str) -> None:
+    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def seed(url: str, vendors: int) -> dict[str, Any]:
+    from flask_migrate import upgrade
+
+    from chopay import create_app
+    from chopay.auth.models import Role, User
+    from chopay.auth.services import create_token, hash_password
+    from chopay.extensions import db
+    from chopay.markets.models import Market
+    from chopay.transactions.services import create_webhook_source
+    from chopay.vendors.models import PaymentAccount, Vendor
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url})
+    with app.app_context():
+        upgrade()
+        pw = hash_password("load-test-password")
+        market = Market(code="LOAD-1", name="Chợ tải thử", stall_count=vendors)
+        maker = User(username="load-maker", password_hash=pw, role=Role.ADMIN)
+        checker = User(username="load-checker", password_hash=pw, role=Role.ADMIN)
+        db.session.add_all([market, maker, checker])
+        db.session.flush()
+        board = User(username="load-board", password_hash=pw, role=Role.BOARD, market_id=market.id)
+        db.session.add(board)
+        rows = []
+        for i in range(vendors):
+            vendor = Vendor(
+                market_id=market.id,
+                full_name=f"Tiểu thương {i}",
+                stall=f"L-{i}",
+                phone=f"08{i:08d}",
+                status="active",
+                reference=f"CPL{i:05d}Z",
+            )
+            db.session.add(vendor)
+            rows.append(vendor)
+        db.session.flush()
+        accounts = []
+        for i, vendor in enumerate(rows):
+            number = f"55{i:08d}"
+            db.session.add(
+                PaymentAccount(
+                    vendor_id=vendor.id,
+                    bank_bin="970436",
+                    account_number=number,
+                    account_name="TIEU THUONG",
+                    status="approved",
+                    is_primary=True,
+                    created_by_id=maker.id,
+                    decided_by_id=checker.id,
+                )
+            )
+            accounts.append((vendor.id, vendor.reference, number))
+        _, token = create_token(board)
+        _, secret = create_webhook_source("sepay", format="sepay")
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    return {"token": token, "secret": secret, "vendors": accounts}
+
+
+def verify(url: str) -> dict[str, Any]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        ledger = conn.execute(
+            sa.text("SELECT count(*), count(DISTINCT (source, external_ref)) FROM transactions")
+        ).one()
+        mismatches = conn.execute(
+            sa.text(
+                """
+                SELECT count(*) FROM (
+                  SELECT vendor_id, local_day AS day, method, count(*) AS n,
+                         sum(amount_vnd) AS v
+                  FROM transactions WHERE voided_at IS NULL
+                  GROUP BY vendor_id, local_day, method
+                ) l FULL JOIN daily_rollups r USING (vendor_id, day, method)
+                WHERE l.n IS DISTINCT FROM r.tx_count OR l.v IS DISTINCT FROM r.tx_value
+                """
+            )
+        ).scalar_one()
+        refs = {row[0] for row in conn.execute(sa.text("SELECT external_ref FROM transactions"))}
+    engine.dispose()
+    return {"rows": ledger[0], "distinct": ledger[1], "rollup_mismatches": mismatches, "refs": refs}
+
+
+# ---- CPU accounting (Linux /proc) ----------------------------------------------------------
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by these processes."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def gunicorn_pids(master: int) -> list[int]:
+    """The master and its workers."""
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == master:
+                pids.append(int(entry.name))
+    return pids
+
+
+def postgres_pids(url: str, database: str) -> list[int]:
+    """Server processes serving our database (the gunicorn workers' connections)."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        pids = [
+            row[0]
+            for row in conn.execute(
+                sa.text(
+                    "SELECT pid FROM pg_stat_activity "
+                    "WHERE datname = :d AND pid <> pg_backend_pid()"
+                ),
+                {"d": database},
+            )
+        ]
+    engine.dispose()
+    return pids
+
+
+# ---- gunicorn -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_gunicorn(url: str, port: int, worker_class: str, threads: int) -> subprocess.Popen[Any]:
+    env = {
+        **os.environ,
+        "CHOPAY_DATABASE_URL": url,
+        "CHOPAY_SECRET_KEY": uuid.uuid4().hex * 2,
+        "CHOPAY_ENV": "development",
+    }
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "--workers",
+        "2",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--worker-class",
+        worker_class,
+        "--threads",
+        str(threads),
+        "--backlog",
+        "256",
+        "--log-level",
+        "warning",
+        "--keep-alive",
+        "5",
+        "wsgi:app",
+    ]
+    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
+                sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                if b" 200 " in sock.recv(200):
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.2)
+    stop_gunicorn(proc)
+    raise SystemExit("gunicorn did not come up")
+
+
+def stop_gunicorn(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+# ---- a small keep-alive HTTP/1.1 client ------------------------------------------------------
+
+
+class Connection:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        for attempt in range(3):
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            head = [
+                f"POST {path} HTTP/1.1",
+                "Host: 127.0.0.1",
+                "Content-Type: application/json",
+                f"Content-Length: {len(body)}",
+            ]
+            head.extend(f"{k}: {v}" for k, v in headers.items())
+            try:
+                self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+                assert self.reader is not None
+                status_line = await self.reader.readline()
+                if not status_line:
+                    raise ConnectionError("closed")
+                status = int(status_line.split()[1])
+                length, close = 0, False
+                while True:
+                    line = await self.reader.readline()
+                    if line in (b"\r\n", b""):
+                        break
+                    name, _, value = line.decode().partition(":")
+                    name = name.strip().lower()
+                    if name == "content-length":
+                        length = int(value)
+                    elif name == "connection" and value.strip().lower() == "close":
+                        close = True
+                payload = await self.reader.readexactly(length) if length else b""
+                if close:
+                    self.close()
+                return status, payload
+            except (ConnectionError, asyncio.IncompleteReadError, OSError):
+                self.close()
+                if attempt == 2:
+                    raise
+        raise ConnectionError("unreachable")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+
+def make_requests(info: dict[str, Any], payments: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Each payment once; the driver sends each twice."""
+    out = []
+    now = dt.datetime.now(VN) - dt.timedelta(minutes=1)
+    for i in range(payments):
+        vendor_id, reference, account = info["vendors"][rng.randrange(len(info["vendors"]))]
+        amount = rng.randrange(1, 500) * 1000
+        if i % 2 == 0:
+            body = {
+                "vendor_id": vendor_id,
+                "amount": amount,
+                "occurred_at": (now - dt.timedelta(seconds=i)).isoformat(),
+                "method": rng.choice(["vietqr", "cash", "ewallet", "card"]),
+                "external_ref": f"load-{i}",
+            }
+            out.append({"kind": "api", "ref": f"load-{i}", "body": json.dumps(body).encode()})
+        else:
+            body = {
+                "id": 1_000_000 + i,
+                "gateway": "Vietcombank",
+                "transactionDate": (now - dt.timedelta(seconds=i)).strftime("%Y-%m-%d %H:%M:%S"),
+                "accountNumber": account,
+                "code": None,
+                "content": f"{reference} thanh toan",
+                "transferType": "in",
+                "transferAmount": amount,
+                "accumulated": 0,
+                "subAccount": None,
+                "referenceCode": f"FT{i}",
+                "description": "",
+            }
+            out.append(
+                {
+                    "kind": "webhook",
+                    "ref": f"sepay:{1_000_000 + i}",
+                    "body": json.dumps(body).encode(),
+                }
+            )
+    return out
+
+
+async def drive(
+    port: int,
+    info: dict[str, Any],
+    items: list[tuple[int, dict[str, Any]]],
+    clients: int,
+    seconds: float,
+) -> dict[str, Any]:
+    from chopay.transactions.webhooks import sign
+
+    # Every payment twice: the copy goes a few places later in the queue (often in flight
+    # at the same moment on another connection) or right next to it.
+    queue: list[tuple[int, dict[str, Any]]] = []
+    for n, item in items:
+        queue.append((n, item))
+        queue.append((n, item))
+    rng = random.Random(7)
+    for i in range(0, len(queue) - 1, 2):
+        j = min(len(queue) - 1, i + rng.randrange(1, 40))
+        queue[i + 1], queue[j] = queue[j], queue[i + 1]
+    position = 0
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    answers: dict[int, list[str]] = {}
+    auth = {"Authorization": f"Bearer {info['token']}"}
+    deadline = time.monotonic() + seconds
+
+    async def worker() -> None:
+        nonlocal position
+        conn = Connection(port)
+        while position < len(queue) and time.monotonic() < deadline:
+            n, item = queue[position]
+            position += 1
+            if item["kind"] == "api":
+                path, headers = "/api/v1/transactions", auth
+            else:
+                path = "/api/v1/webhooks/sepay"
+                headers = {"X-Chopay-Signature": sign(info["secret"], item["body"])}
+            t0 = time.perf_counter()
+            status, payload = await conn.request(path, item["body"], headers)
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status < 300:
+                answers.setdefault(n, []).append(json.loads(payload)["status"])
+        conn.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    elapsed = time.perf_counter() - started
+    return {"latencies": latencies, "statuses": statuses, "answers": answers, "elapsed": elapsed}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=30.0, help="hard limit on the load")
+    parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument("--payments", type=int, default=12_000, help="distinct payments")
+    parser.add_argument("--vendors", type=int, default=400)
+    parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread"))
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    name, url = create_database()
+    proc = None
+    try:
+        print(f"database {name}; seeding {args.vendors} vendors …", flush=True)
+        info = seed(url, args.vendors)
+        items = make_requests(info, args.payments, random.Random(3))
+        port = free_port()
+        proc = start_gunicorn(url, port, args.worker_class, args.threads)
+        print(
+            f"gunicorn -w 2 ({args.worker_class}, {args.threads} thread(s)) on 127.0.0.1:{port}; "
+            f"{args.clients} clients, {args.payments:,} payments x 2 sends, "
+            f"at most {args.seconds:.0f} s",
+            flush=True,
+        )
+        numbered = list(enumerate(items))
+        # warm-up (counted in the checks, not in the figures): every worker thread opens
+        # its database connection and psycopg prepares its statements
+        warm = asyncio.run(drive(port, info, numbered[-300:], args.clients, 10))
+        workers = gunicorn_pids(proc.pid)
+        backends = postgres_pids(url, name)
+        before = (cpu_seconds(workers), cpu_seconds(backends), time.process_time())
+        result = asyncio.run(drive(port, info, numbered[:-300], args.clients, args.seconds))
+        after = (cpu_seconds(workers), cpu_seconds(backends), time.process_time())
+        result["cpu"] = [b - a for a, b in zip(before, after, strict=True)]
+        result["load"] = os.getloadavg()[0]
+        stop_gunicorn(proc)
+        proc = None
+        check = verify(url)
+    finally:
+        if proc is not None:
+            stop_gunicorn(proc)
+        drop_database(name)
+
+    lat = sorted(result["latencies"])
+    total = len(lat)
+    acked = {**warm["answers"], **result["answers"]}
+    created_twice = [n for n, a in acked.items() if a.count("created") > 1]
+    never_created = [n for n, a in acked.items() if "created" not in a]
+    expected_refs = {items[n]["ref"] for n in acked}
+    lost = expected_refs - check["refs"]
+    extra = check["refs"] - {item["ref"] for item in items}
+
+    def pct(p: float) -> float:
+        return lat[min(total - 1, int(p * total))] * 1000
+
+    print(
+        f"\nrequests: {total:,} in {result['elapsed']:.1f} s = "
+        f"{total / result['elapsed']:,.0f} req/s"
+    )
+    print(
+        f"latency ms: p50 {pct(0.50):.1f}  p95 {pct(0.95):.1f}  p99 {pct(0.99):.1f}  "
+        f"max {lat[-1] * 1000:.1f}  mean {statistics.fmean(lat) * 1000:.1f}"
+    )
+    print(f"statuses: {dict(sorted(result['statuses'].items()))}")
+    app_cpu, db_cpu, client_cpu = result["cpu"]
+    print(
+        f"CPU per request: gunicorn {app_cpu / total * 1000:.2f} ms, postgres "
+        f"{db_cpu / total * 1000:.2f} ms, load client {client_cpu / total * 1000:.2f} ms; "
+        f"{os.cpu_count()} CPUs, 1-min load average at the end {result['load']:.1f}"
+    )
+    print(
+        f"distinct payments acknowledged: {len(acked):,}; ledger rows {check['rows']:,} "
+        f"(distinct keys {check['distinct']:,}); lost {len(lost)}; unexpected {len(extra)}; "
+        f"answered 'created' twice {len(created_twice)}; never 'created' {len(never_created)}; "
+        f"rollup rows differing from the ledger {check['rollup_mismatches']}"
+    )
+    ok = (
+        not lost
+        and not extra
+        and not created_twice
+        and check["rows"] == len(acked) == check["distinct"]
+        and check["rollup_mismatches"] == 0
+        and all(code < 500 for code in result["statuses"])
+    )
+    fast = total / result["elapsed"] >= 800 and pct(0.99) < 100
+    print(
+        f"correctness: {'OK' if ok else 'FAILED'}; performance target: {'OK' if fast else 'MISSED'}"
+    )
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""``/api/v1/transactions``, statement import, held lines and provider webhooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, abort, current_app, jsonify, request
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_smorest import Blueprint
+
+from chopay.auth.access import public, request_origin
+from chopay.errors import InvalidInputError
+from chopay.extensions import db
+from chopay.transactions import export, importer, pages, services, webhooks
+from chopay.transactions.schemas import (
+    MAX_BATCH,
+    AssignSchema,
+    BatchResultSchema,
+    IgnoreSchema,
+    ImportArgsSchema,
+    ImportResultSchema,
+    InboundPageSchema,
+    InboundPaymentSchema,
+    InboundQuerySchema,
+    SingleResultSchema,
+    TransactionCreateSchema,
+    TransactionPageSchema,
+    TransactionQuerySchema,
+    TransactionSchema,
+    VoidSchema,
+    WebhookResultSchema,
+)
+
+blp = Blueprint(
+    "transactions_api",
+    __name__,
+    description="Payment ledger: report, list, void; bank-statement import; held lines; "
+    "signed provider webhooks.",
+)
+
+_SINGLE = SingleResultSchema()
+
+
+def _json(body: Any, status: int) -> Response:
+    resp = jsonify(body)
+    resp.status_code = status
+    return resp
+
+
+@blp.route("/transactions", methods=["POST"])
+@blp.doc(
+    requestBody={
+        "required": True,
+        "description": "One payment, or a list of up to 1,000. Items are checked one by one: "
+        "valid items are stored even when others are rejected.",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "oneOf": [
+                        TransactionCreateSchema,
+                        {"type": "array", "items": TransactionCreateSchema, "maxItems": MAX_BATCH},
+                    ]
+                }
+            }
+        },
+    }
+)
+@blp.response(201, SingleResultSchema, description="One payment, stored now")
+@blp.alt_response(200, schema=SingleResultSchema, description="One payment, already stored")
+@blp.alt_response(200, schema=BatchResultSchema, description="A list: one result per item")
+def post_transactions() -> Any:
+    """Report payments. The same ``external_ref`` again answers ``duplicate``, never stores twice.
+
+    A single object answers 201 (created), 200 (duplicate) or the error (422 invalid field,
+    403 vendor outside your rights, 404 unknown vendor, 409 reference used for another
+    payment). A list answers 200 with ``results[i].status`` = created / duplicate /
+    rejected (with ``error``)."""
+    body = request.get_json(silent=True)
+    if isinstance(body, list):
+        if not body or len(body) > MAX_BATCH:
+            raise InvalidInputError.for_field(
+                "_schema", _l("Danh sách cần từ 1 đến %(n)d giao dịch.", n=MAX_BATCH)
+            )
+        results = services.record_payments(body, actor=current_user)
+        db.session.commit()
+        # Built by hand (the shape of BatchResultSchema): dumping 1,000 nested results
+        # through marshmallow would cost more than storing them.
+        summary = {
+            "created": sum(r.status == services.CREATED for r in results),
+            "duplicates": sum(r.status == services.DUPLICATE for r in results),
+            "rejected": sum(r.status == services.REJECTED for r in results),
+            "results": [
+                {
+                    "index": r.index,
+                    "status": r.status,
+                    "id": r.id,
+                    "external_ref": r.external_ref,
+                    "error": r.error,
+                }
+                for r in results
+            ],
+        }
+        return _json(summary, 200)
+    if body is None:
+        raise InvalidInputError.for_field(
+            "_schema", _l("Cần một đối tượng JSON hoặc một danh sách các đối tượng.")
+        )
+    row, created = services.record_transaction(body, actor=current_user)
+    result = {
+        "index": 0,
+        "status": services.CREATED if created else services.DUPLICATE,
+        "id": row.id,
+        "external_ref": row.external_ref,
+        "error": None,
+        "transaction": row,
+    }
+    payload = _SINGLE.dump(result)  # before the commit expires the row: no reload
+    db.session.commit()
+    return _json(payload, 201 if created else 200)
+
+
+@blp.route("/transactions", methods=["GET"])
+@blp.arguments(TransactionQuerySchema, location="query")
+@blp.response(200, TransactionPageSchema)
+@blp.alt_response(200, content_type="text/csv", description="With format=csv: every match")
+def list_transactions(args: dict[str, Any]) -> Any:
+    """Payments you may see (vendors: their own; boards: their market's; admins: all),
+    newest first. Officers get 403: they see aggregates in reports. ``from``/``to`` are
+    Vietnam days, both included. ``format=csv`` exports every match."""
+    stmt = services.transactions_query(current_user, pages.filters(args))
+    if args["format"] == "csv":
+        return export.csv_response(stmt)
+    page = services.paginate_rows(stmt, page=args["page"], per_page=args["per_page"])
+    return {
+        "items": [row[0] for row in page.items],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
+
+
+@blp.route("/transactions/<int:transaction_id>", methods=["GET"])
+@blp.response(200, TransactionSchema)
+def get_transaction(transaction_id: int) -> Any:
+    """One payment you may see."""
+    return services.get_transaction(transaction_id, actor=current_user)
+
+
+@blp.route("/transactions/<int:transaction_id>/void", methods=["POST"])
+@blp.arguments(VoidSchema)
+@blp.response(200, TransactionSchema)
+def void_transaction(args: dict[str, Any], transaction_id: int) -> Any:
+    """Void a payment with a reason (needs void rights on the vendor; audited). It leaves
+    every total at once. Voiding it again answers 409."""
+    row = services.void_transaction(
+        transaction_id, actor=current_user, reason=args["reason"], origin=request_origin()
+    )
+    db.session.commit()
+    return row
+
+
+IMPORT_DESCRIPTION = """Import a bank statement (CSV, UTF-8, comma or semicolon separated,
+header row required; send it as multipart field `file` or as the raw `text/csv` body).
+
+Columns (English or Vietnamese names, accents and case ignored):
+`date` (ngay): `dd/mm/yyyy hh:mm`, Vietnam time ·
+`amount` (so_tien): `1.250.000`, `1,250,000` or `1250000`, negative = outgoing; or
+`credit`/`debit` (ghi_co/ghi_no) columns instead ·
+`account_number` (so_tai_khoan): receiving account, or give `account_number` for the whole
+file · `content` (noi_dung): transfer note, holding the vendor's reference ·
+`reference` (ma_giao_dich): the bank's transaction id (optional) ·
+`type` (loai): in/out, C/D (optional).
+
+Credit lines are matched to vendors by approved account number and the vendor reference in
+the note; outgoing lines are skipped; unmatched lines are listed and held for the board
+(`GET /inbound-payments`). Importing the same statement again records nothing twice."""
+
+
+@blp.route("/transactions/import", methods=["POST"])
+@blp.arguments(ImportArgsSchema, location="query")
+@blp.doc(
+    description=IMPORT_DESCRIPTION,
+    requestBody={
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            },
+            "text/csv": {"schema": {"type": "string"}},
+        }
+    },
+)
+@blp.response(200, ImportResultSchema)
+def import_transactions(args: dict[str, Any]) -> Any:
+    """Import a bank statement CSV (idempotent)."""
+    upload = request.files.get("file")
+    data = upload.read() if upload is not None else request.get_data()
+    if not data:
+        raise InvalidInputError.for_field("file", _l("Cần tệp CSV (trường file)."))
+    market = pages.chosen_market(current_user, args.get("market"))
+    report = importer.import_statement(
+        data, actor=current_user, market=market, account_number=args.get("account_number")
+    )
+    db.session.commit()
+    return report
+
+
+@blp.route("/inbound-payments", methods=["GET"])
+@blp.arguments(InboundQuerySchema, location="query")
+@blp.response(200, InboundPageSchema)
+def list_inbound(args: dict[str, Any]) -> Any:
+    """Statement lines and notifications no vendor matched, for a board to assign."""
+    stmt = services.inbound_query(current_user, market_id=args["market"], status=args["status"])
+    page = services.paginate_rows(stmt, page=args["page"], per_page=args["per_page"])
+    return {
+        "items": [row[0] for row in page.items],
+        "page": page.page,
+        "per_page": page.per_page,
+        "total": page.total,
+        "pages": page.pages,
+    }
+
+
+@blp.route("/inbound-payments/<int:inbound_id>/assign", methods=["POST"])
+@blp.arguments(AssignSchema)
+@blp.response(200, InboundPaymentSchema)
+def assign_inbound(args: dict[str, Any], inbound_id: int) -> Any:
+    """Credit a held line to a vendor (creates the ledger row; audited)."""
+    row = services.assign_inbound(
+        inbound_id,
+        actor=current_user,
+        vendor_id=args["vendor_id"],
+        method=args["method"],
+        origin=request_origin(),
+    )
+    db.session.commit()
+    return row
+
+
+@blp.route("/inbound-payments/<int:inbound_id>/ignore", methods=["POST"])
+@blp.arguments(IgnoreSchema)
+@blp.response(200, InboundPaymentSchema)
+def ignore_inbound(args: dict[str, Any], inbound_id: int) -> Any:
+    """Set a held line aside with a note (not a sale)."""
+    row = services.ignore_inbound(
+        inbound_id, actor=current_user, note=args["note"], origin=request_origin()
+    )
+    db.session.commit()
+    return row
+
+
+WEBHOOK_DESCRIPTION = """Payment-provider notification (public, signed).
+
+Header `X-Chopay-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">` with
+the source's secret (`flask --app wsgi chopay create-webhook-source NAME --format
+sepay|chopay`). Wrong signature or a `t` more than 300 s off: 401, nothing stored.
+
+`sepay` sources take SePay's bank-transfer webhook body (`id`, `gateway`,
+`transactionDate` "YYYY-MM-DD HH:MM:SS" Vietnam time, `accountNumber`, `content`,
+`transferType` in/out, `transferAmount`, `referenceCode`, …): incoming transfers are
+matched by account number and the vendor reference in `content`; outgoing ones are
+ignored; `id` is the idempotency key. `chopay` sources take
+`{"id", "direction", "amount", "occurred_at", "method", "account_number", "content",
+"vendor_id"}`. Unmatched notifications are kept for a board to assign (`unmatched`)."""
+
+
+@blp.route("/webhooks/<source>", methods=["POST"])
+@public
+@blp.doc(description=WEBHOOK_DESCRIPTION, security=[])
+@blp.response(200, WebhookResultSchema)
+@blp.alt_response(201, schema=WebhookResultSchema, description="Recorded now")
+def receive_webhook(source: str) -> Any:
+    """Receive a signed payment notification."""
+    if (request.content_length or 0) > webhooks.MAX_BODY:
+        abort(413)
+    body = request.get_data(cache=False)
+    row = webhooks.verify_signature(
+        webhooks.find_source(source), request.headers.get(webhooks.SIGNATURE_HEADER), body
+    )
+    outcome = webhooks.handle_notification(row, body)
+    db.session.commit()
+    if outcome.status == "created":
+        current_app.logger.info("webhook %s recorded transaction %s", source, outcome.id)
+    result = {
+        "success": True,
+        "status": outcome.status,
+        "id": outcome.id,
+        "inbound_id": outcome.inbound_id,
+    }
+    return result, 201 if outcome.status == "created" else 200

@@ -1,0 +1,227 @@
+"""Driver-level bulk writes for the ledger's hot paths (no ORM, no per-row SQL compilation).
+
+SQLAlchemy's executemany spends most of its time compiling parameters and running bind
+processors row by row, and psycopg re-parses every multi-row VALUES statement, so the
+fast paths below talk to the driver through ``Connection.exec_driver_sql``:
+
+* PostgreSQL: ``COPY`` into a session-local TEMP staging table (psycopg's C row writer),
+  then ONE statement per chunk: ``WITH ins AS (INSERT … SELECT … ORDER BY key ON CONFLICT
+  DO NOTHING RETURNING …), up AS (INSERT INTO daily_rollups SELECT … FROM ins GROUP BY
+  vendor, day, method ON CONFLICT DO UPDATE SET tx_count = tx_count + …) SELECT … FROM
+  ins``; a single row is the same statement with ``VALUES``. The rollup deltas are thus
+  aggregated by the database from exactly the rows inserted, in the same statement.
+* SQLite (no data-modifying CTEs): rows go into a connection-local TEMP staging table with
+  ``executemany`` (values pre-formatted in SQLAlchemy's SQLite storage format), one
+  ``INSERT … SELECT … ON CONFLICT DO NOTHING RETURNING`` moves them (a single row is
+  inserted directly), and the deltas of the returned rows, aggregated in Python, go in
+  with one ``executemany`` upsert per (vendor, day, method).
+
+Both return exactly the rows that were inserted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from chopay.extensions import db
+
+LEDGER_COLUMNS = (
+    "vendor_id",
+    "market_id",
+    "amount_vnd",
+    "occurred_at",
+    "local_day",
+    "method",
+    "source",
+    "external_ref",
+    "reporter_id",
+    "webhook_source_id",
+    "note",
+    "created_at",
+)
+_COLS = ", ".join(LEDGER_COLUMNS)
+_RETURNING = (
+    "RETURNING id, source, external_ref, vendor_id, local_day, method, market_id, amount_vnd"
+)
+# The rollup upsert rides in the same statement as the ledger insert (a data-modifying
+# CTE), fed by what the insert RETURNS: a conflicting row returns nothing and so counts
+# nothing, and the two can never disagree. One round trip instead of two.
+_PG_ROLLUP_TAIL = (
+    "up AS (INSERT INTO daily_rollups (vendor_id, day, method, market_id, tx_count, tx_value) "
+    "SELECT vendor_id, local_day, method, max(market_id), count(*), sum(amount_vnd) FROM ins "
+    "GROUP BY vendor_id, local_day, method ORDER BY vendor_id, local_day, method "
+    "ON CONFLICT (vendor_id, day, method) DO UPDATE SET "
+    "tx_count = daily_rollups.tx_count + excluded.tx_count, "
+    "tx_value = daily_rollups.tx_value + excluded.tx_value) "
+    "SELECT id, source, external_ref FROM ins"
+)
+_PG_INSERT_ONE = (
+    f"WITH ins AS (INSERT INTO transactions ({_COLS}) "  # noqa: S608 - fixed names only
+    f"VALUES ({', '.join('%s' for _ in LEDGER_COLUMNS)}) "
+    f"ON CONFLICT (source, external_ref) DO NOTHING {_RETURNING}), {_PG_ROLLUP_TAIL}"
+)
+_PG_STAGE = (
+    "CREATE TEMP TABLE IF NOT EXISTS chopay_tx_stage ("
+    "vendor_id int, market_id int, amount_vnd int, occurred_at timestamptz, local_day date, "
+    "method varchar(8), source varchar(8), external_ref varchar(120), reporter_id int, "
+    "webhook_source_id int, note varchar(255), created_at timestamptz) ON COMMIT DELETE ROWS"
+)
+_PG_MOVE = (
+    f"WITH ins AS (INSERT INTO transactions ({_COLS}) "  # noqa: S608 - fixed names only
+    f"SELECT {_COLS} FROM chopay_tx_stage ORDER BY source, external_ref "
+    f"ON CONFLICT (source, external_ref) DO NOTHING {_RETURNING}), {_PG_ROLLUP_TAIL}"
+)
+_PG_ROLLUPS = (
+    "INSERT INTO daily_rollups (vendor_id, day, method, market_id, tx_count, tx_value) "
+    "SELECT * FROM unnest(%s::int[], %s::date[], %s::varchar[], %s::int[], %s::int[], "
+    "%s::bigint[]) "
+    "ON CONFLICT (vendor_id, day, method) DO UPDATE SET "
+    "tx_count = daily_rollups.tx_count + excluded.tx_count, "
+    "tx_value = daily_rollups.tx_value + excluded.tx_value"
+)
+
+_STAGE = "chopay_tx_stage"
+_SQLITE_STAGE = (
+    f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ("
+    "vendor_id INTEGER, market_id INTEGER, amount_vnd INTEGER, occurred_at TEXT, "
+    "local_day TEXT, method TEXT, source TEXT, external_ref TEXT, reporter_id INTEGER, "
+    "webhook_source_id INTEGER, note TEXT, created_at TEXT)"
+)
+_SQLITE_PLACEHOLDERS = ", ".join("?" for _ in LEDGER_COLUMNS)
+_SQLITE_INSERT_ONE = (
+    f"INSERT INTO transactions ({_COLS}) VALUES ({_SQLITE_PLACEHOLDERS}) "  # noqa: S608
+    "ON CONFLICT (source, external_ref) DO NOTHING RETURNING id, source, external_ref"
+)
+_SQLITE_MOVE = (
+    f"INSERT INTO transactions ({_COLS}) SELECT {_COLS} FROM {_STAGE} "  # noqa: S608
+    # "WHERE true" is required: without it SQLite reads ON CONFLICT as a join constraint.
+    "WHERE true ON CONFLICT (source, external_ref) DO NOTHING "
+    "RETURNING id, source, external_ref"
+)
+_SQLITE_ROLLUPS = (
+    "INSERT INTO daily_rollups (vendor_id, day, method, market_id, tx_count, tx_value) "
+    "VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (vendor_id, day, method) DO UPDATE SET "
+    "tx_count = tx_count + excluded.tx_count, tx_value = tx_value + excluded.tx_value"
+)
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def sqlite_datetime(value: dt.datetime) -> str:
+    """An aware datetime as UTCDateTime stores it on SQLite (naive UTC, SQLAlchemy format)."""
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def insert_with_rollups(rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
+    """Insert ledger rows (tuples in LEDGER_COLUMNS order; datetimes aware, local_day a
+    date), skipping existing (source, external_ref), and add the rows really inserted to
+    the daily rollups, in the session's transaction. Returns (id, source, external_ref)
+    of the inserted rows. ``rows`` must have distinct keys, sorted by key."""
+    if not rows:
+        return []
+    conn = db.session.connection()
+    if _dialect() == "postgresql":
+        if len(rows) == 1:
+            return [tuple(r) for r in conn.exec_driver_sql(_PG_INSERT_ONE, tuple(rows[0]))]
+        return _pg_copy_insert(conn, rows)
+    inserted = _sqlite_insert(conn, rows)
+    if inserted:
+        keys = {(source, ref) for _, source, ref in inserted}
+        deltas: dict[tuple[int, dt.date, str], list[int]] = {}
+        for row in rows:
+            if (row[6], row[7]) in keys:
+                entry = deltas.get((row[0], row[4], row[5]))
+                if entry is None:
+                    deltas[(row[0], row[4], row[5])] = [row[1], 1, row[2]]
+                else:
+                    entry[1] += 1
+                    entry[2] += row[2]
+        upsert_rollups(
+            [
+                (key[0], key[1], key[2], value[0], value[1], value[2])
+                for key, value in sorted(deltas.items())
+            ]
+        )
+    return inserted
+
+
+def _sqlite_insert(conn: Any, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
+    # created_at is usually one value for the whole batch: format it once.
+    stamps: dict[dt.datetime, str] = {}
+
+    def stamp(value: dt.datetime) -> str:
+        text = stamps.get(value)
+        if text is None:
+            text = stamps[value] = sqlite_datetime(value)
+        return text
+
+    converted = [
+        (
+            r[0],
+            r[1],
+            r[2],
+            sqlite_datetime(r[3]),
+            r[4].isoformat(),
+            r[5],
+            r[6],
+            r[7],
+            r[8],
+            r[9],
+            r[10],
+            stamp(r[11]),
+        )
+        for r in rows
+    ]
+    if len(converted) == 1:
+        return [tuple(r) for r in conn.exec_driver_sql(_SQLITE_INSERT_ONE, converted[0])]
+    conn.exec_driver_sql(_SQLITE_STAGE)
+    conn.exec_driver_sql(f"DELETE FROM {_STAGE}")  # noqa: S608 - fixed name
+    conn.exec_driver_sql(
+        f"INSERT INTO {_STAGE} VALUES ({_SQLITE_PLACEHOLDERS})",  # noqa: S608
+        converted,
+    )
+    inserted = [tuple(r) for r in conn.exec_driver_sql(_SQLITE_MOVE).fetchall()]
+    conn.exec_driver_sql(f"DELETE FROM {_STAGE}")  # noqa: S608
+    return inserted
+
+
+def _pg_copy_insert(conn: Any, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
+    """COPY the rows into a session-local staging table, then move them (and count them
+    into the rollups) in one statement."""
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(_PG_STAGE)
+        cursor.execute("TRUNCATE chopay_tx_stage")
+        with cursor.copy(f"COPY chopay_tx_stage ({_COLS}) FROM STDIN") as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+        cursor.execute(_PG_MOVE)
+        inserted = [tuple(r) for r in cursor.fetchall()]
+        cursor.execute("TRUNCATE chopay_tx_stage")
+    finally:
+        cursor.close()
+    return inserted
+
+
+def upsert_rollups(rows: Sequence[tuple[int, dt.date, str, int, int, int]]) -> None:
+    """Add (vendor_id, day, method, market_id, count, value) to the rollups in one
+    statement (rows must have distinct keys and be in key order)."""
+    if not rows:
+        return
+    conn = db.session.connection()
+    if _dialect() == "postgresql":
+        columns = [list(c) for c in zip(*rows, strict=True)]
+        conn.exec_driver_sql(_PG_ROLLUPS, tuple(columns))
+        return
+    conn.exec_driver_sql(
+        _SQLITE_ROLLUPS,
+        [(r[0], r[1].isoformat(), r[2], r[3], r[4], r[5]) for r in rows],
+    )

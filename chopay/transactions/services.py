@@ -1,0 +1,924 @@
+"""Recording, voiding and listing payments; unmatched lines; webhook sources.
+
+Every write goes through ``insert_transactions``: a driver-level ``INSERT … ON CONFLICT
+(source, external_ref) DO NOTHING RETURNING`` and, for exactly the rows it returned, one
+rollup upsert ``tx_count = tx_count + n`` per (vendor, day, method): in the same statement
+on PostgreSQL, in the same transaction on SQLite (see ``bulk``). The unique key makes a
+retried or concurrently repeated payment land once, whatever the interleaving; the
+database, not a prior SELECT, decides which request wins.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    bindparam,
+    func,
+    select,
+    text,
+    true,
+    update,
+)
+from sqlalchemy.orm import joinedload, load_only, make_transient_to_detached
+
+from chopay.audit.services import Origin, record_event
+from chopay.auth.policy import Action, authorize, can, market_scope, vendor_scope
+from chopay.db import utcnow
+from chopay.errors import (
+    ChopayError,
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
+from chopay.extensions import db
+from chopay.markets.models import Market
+from chopay.transactions import bulk, rollups
+from chopay.transactions.models import (
+    MAX_AMOUNT_VND,
+    InboundPayment,
+    InboundStatus,
+    Method,
+    Source,
+    Transaction,
+    WebhookFormat,
+    WebhookSource,
+)
+from chopay.transactions.schemas import VN_TZ, PaymentIn, load_payment, to_utc
+from chopay.vendors.models import Vendor, VendorStatus
+
+logger = logging.getLogger(__name__)
+
+MAX_SKEW = dt.timedelta(minutes=5)
+INSERT_CHUNK = 5000
+_LOOKUP_CHUNK = 1000
+
+CREATED = "created"
+DUPLICATE = "duplicate"
+REJECTED = "rejected"
+
+
+def unwrap(actor: Any) -> Any:
+    """The user behind Flask-Login's ``current_user`` proxy: hot loops touch the actor
+    thousands of times, and every touch of the proxy costs a context lookup."""
+    real = getattr(actor, "_get_current_object", None)
+    return real() if callable(real) else actor
+
+
+def local_day(moment: dt.datetime) -> dt.date:
+    """The Asia/Ho_Chi_Minh day a UTC moment counts for."""
+    return moment.astimezone(VN_TZ).date()
+
+
+def day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[Any, Any]:
+    """UTC instants [from, to) covering Vietnam days ``start`` … ``end`` (both included)."""
+    lower = dt.datetime.combine(start, dt.time(), VN_TZ).astimezone(dt.UTC) if start else None
+    upper = (
+        dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
+        if end
+        else None
+    )
+    return lower, upper
+
+
+# ---- the fast write path ------------------------------------------------------------------
+
+
+@dataclass
+class InsertCounts:
+    """What ``insert_transactions`` did."""
+
+    inserted: int = 0
+    duplicates: int = 0
+    rollup_rows: int = 0
+    # (source, external_ref) -> id of each newly inserted row
+    ids: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def insert_transactions(
+    rows: Sequence[dict[str, Any]], *, chunk_size: int = INSERT_CHUNK
+) -> InsertCounts:
+    """Bulk-insert ledger rows and their rollups in the current transaction (flush only).
+
+    Each row needs ``vendor_id``, ``market_id``, ``amount_vnd`` (1 … 499,999,999),
+    ``occurred_at`` (aware; naive = Vietnam time), ``method``, ``source`` and
+    ``external_ref``; ``local_day``, ``reporter_id``, ``webhook_source_id``, ``note`` and
+    ``created_at`` are optional. Rows are NOT checked against business rules (vendor status,
+    future times, permissions): callers such as the demo generator pass trusted data.
+    Rows whose ``(source, external_ref)`` already exists, in the database or earlier in
+    ``rows``, are skipped and counted as duplicates. The rollups get one upsert per
+    (vendor, day, method) for the rows really inserted. Driver-level, not the ORM
+    (see ``chopay.transactions.bulk``).
+    """
+    counts = InsertCounts()
+    if not rows:
+        return counts
+    db.session.flush()  # pending ORM work must reach the database before ours
+    now = utcnow()
+    utc = dt.UTC
+    by_key: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for row in rows:
+        key = (str(row["source"]), row["external_ref"])
+        if key in by_key:
+            counts.duplicates += 1
+            continue
+        occurred = row["occurred_at"]
+        if occurred.tzinfo is not utc:
+            occurred = to_utc(occurred)
+        by_key[key] = (
+            row["vendor_id"],
+            row["market_id"],
+            row["amount_vnd"],
+            occurred,
+            row.get("local_day") or occurred.astimezone(VN_TZ).date(),
+            str(row["method"]),
+            key[0],
+            key[1],
+            row.get("reporter_id"),
+            row.get("webhook_source_id"),
+            row.get("note"),
+            row.get("created_at") or now,
+        )
+    # One lock order for every writer: concurrent batches never deadlock on the unique index.
+    prepared = [by_key[k] for k in sorted(by_key)]
+    touched: set[tuple[int, dt.date, str]] = set()
+    for start in range(0, len(prepared), chunk_size):
+        for new_id, source, ref in bulk.insert_with_rollups(prepared[start : start + chunk_size]):
+            counts.ids[(source, ref)] = new_id
+            values = by_key[(source, ref)]
+            touched.add((values[0], values[4], values[5]))
+    counts.inserted = len(counts.ids)
+    counts.duplicates += len(prepared) - counts.inserted
+    counts.rollup_rows = len(touched)
+    return counts
+
+
+def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[int, int, int, str]]:
+    """external_ref -> (id, vendor_id, amount_vnd, method) of rows already in the ledger."""
+    table = rollups.LEDGER
+    wanted = sorted(set(refs))
+    found: dict[str, tuple[int, int, int, str]] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        for row in db.session.execute(
+            select(
+                table.c.external_ref,
+                table.c.id,
+                table.c.vendor_id,
+                table.c.amount_vnd,
+                table.c.method,
+            ).where(table.c.source == source, table.c.external_ref.in_(chunk))
+        ):
+            found[row[0]] = (row[1], row[2], row[3], row[4])
+    return found
+
+
+# ---- reporting payments (API, pages) --------------------------------------------------------
+
+
+@dataclass
+class ItemResult:
+    """What happened to one reported payment."""
+
+    index: int
+    status: str
+    id: int | None = None
+    external_ref: str | None = None
+    exc: ChopayError | None = None
+    # The stored values, for a row created now (saves reading it back).
+    values: dict[str, Any] | None = None
+
+    @property
+    def error(self) -> dict[str, Any] | None:
+        """The error as the API shows it."""
+        if self.exc is None:
+            return None
+        return {
+            "code": self.exc.code,
+            "message": str(self.exc.message),
+            "details": _stringify(self.exc.details or {}),
+        }
+
+
+def _stringify(details: Any) -> Any:
+    if isinstance(details, dict):
+        return {str(k): _stringify(v) for k, v in details.items()}
+    if isinstance(details, list | tuple):
+        return [str(v) for v in details]
+    return str(details)
+
+
+def _vendor_error(kind: str) -> ChopayError:
+    if kind == "missing":
+        return NotFoundError(
+            _l("Không có tiểu thương này."),
+            details={"vendor_id": [_l("Không có tiểu thương này.")]},
+        )
+    if kind == "forbidden":
+        return PermissionDeniedError(
+            _l("Bạn không được báo giao dịch cho tiểu thương này."),
+            details={"vendor_id": [_l("Không thuộc phạm vi của bạn.")]},
+        )
+    return InvalidInputError(
+        _l("Tiểu thương đã rời chợ: không ghi giao dịch mới."),
+        details={"vendor_id": [_l("Tiểu thương đã rời chợ.")]},
+    )
+
+
+def _future_error() -> ChopayError:
+    return InvalidInputError(
+        _l("Thời gian giao dịch ở tương lai."),
+        details={"occurred_at": [_l("Không được muộn hơn hiện tại quá 5 phút.")]},
+    )
+
+
+def _conflict_error() -> ChopayError:
+    return ConflictError(
+        _l("Mã tham chiếu này đã dùng cho một giao dịch khác."),
+        details={
+            "external_ref": [
+                _l("Đã dùng cho giao dịch khác (khác tiểu thương, số tiền hoặc phương thức).")
+            ]
+        },
+    )
+
+
+def source_for(actor: Any, vendor: Vendor) -> Source:
+    """``vendor`` when vendors report their own sales, ``board`` when someone reports for them."""
+    return Source.VENDOR if getattr(actor, "vendor_id", None) == vendor.id else Source.BOARD
+
+
+# Built once (hot path): vendors with their market, as the policy needs both.
+_VENDORS_BY_ID = (
+    select(Vendor)
+    .options(
+        load_only(Vendor.id, Vendor.market_id, Vendor.status),
+        joinedload(Vendor.market).load_only(
+            Market.id, Market.legacy_commune_id, Market.new_commune_id
+        ),
+    )
+    .where(Vendor.id.in_(bindparam("ids", expanding=True)))
+)
+
+
+def record_payments(
+    items: Sequence[Any],
+    *,
+    actor: Any,
+    now: dt.datetime | None = None,
+    default_time: dt.datetime | None = None,
+) -> list[ItemResult]:
+    """Record reported payments, each checked on its own: valid ones are stored even when
+    others are refused. Answers per item ``created``, ``duplicate`` or ``rejected``.
+
+    Refused: invalid fields, unknown vendors, vendors outside the actor's RECORD_PAYMENT
+    rights, vendors who left, times more than five minutes ahead. The idempotency key is
+    (source, external_ref); the same key with the same vendor, amount and method is a
+    duplicate, with anything else a conflict (rejected).
+    """
+    actor = unwrap(actor)
+    now = now or utcnow()
+    results: list[ItemResult | None] = [None] * len(items)
+    parsed: list[tuple[int, PaymentIn]] = []
+    for index, raw in enumerate(items):
+        try:
+            parsed.append((index, load_payment(raw, default_time=default_time)))
+        except InvalidInputError as exc:
+            ref = raw.get("external_ref") if isinstance(raw, dict) else None
+            results[index] = ItemResult(
+                index, REJECTED, external_ref=ref if isinstance(ref, str) else None, exc=exc
+            )
+
+    vendor_ids = {p.vendor_id for _, p in parsed}
+    vendors: dict[int, Vendor] = {}
+    for start in range(0, len(vendor_ids), _LOOKUP_CHUNK):
+        chunk = sorted(vendor_ids)[start : start + _LOOKUP_CHUNK]
+        for vendor in db.session.scalars(_VENDORS_BY_ID, {"ids": chunk}):
+            vendors[vendor.id] = vendor
+    # Per vendor, once: (market_id, source, has left) if the actor may record for it.
+    facts: dict[int, tuple[int, str, bool] | None] = {
+        vid: (v.market_id, source_for(actor, v).value, v.status == VendorStatus.LEFT)
+        if can(actor, Action.RECORD_PAYMENT, v)
+        else None
+        for vid, v in vendors.items()
+    }
+
+    latest = now + MAX_SKEW
+    reporter_id = getattr(actor, "id", None)
+    to_insert: list[dict[str, Any]] = []
+    held: dict[tuple[str, str], tuple[int, PaymentIn, ChopayError | None]] = {}
+    followers: list[tuple[int, PaymentIn, tuple[str, str]]] = []
+    for index, payment in parsed:
+        vendor_id = payment.vendor_id
+        fact = facts.get(vendor_id)
+        if fact is None:
+            kind = "missing" if vendor_id not in facts else "forbidden"
+            results[index] = ItemResult(
+                index, REJECTED, external_ref=payment.external_ref, exc=_vendor_error(kind)
+            )
+            continue
+        market_id, source, has_left = fact
+        key = (source, payment.external_ref)
+        if key in held:
+            followers.append((index, payment, key))
+            continue
+        rule_error = None
+        if has_left:
+            rule_error = _vendor_error("left")
+        elif payment.occurred_at > latest:
+            rule_error = _future_error()
+        held[key] = (index, payment, rule_error)
+        if rule_error is None:
+            to_insert.append(
+                {
+                    "vendor_id": vendor_id,
+                    "market_id": market_id,
+                    "amount_vnd": payment.amount_vnd,
+                    "occurred_at": payment.occurred_at,
+                    "method": payment.method,
+                    "source": source,
+                    "external_ref": payment.external_ref,
+                    "reporter_id": reporter_id,
+                    "note": payment.note,
+                    "created_at": now,
+                }
+            )
+
+    counts = insert_transactions(to_insert)
+    values = {(r["source"], r["external_ref"]): r for r in to_insert}
+    # Keys not inserted now: either already in the ledger (duplicate/conflict) or refused.
+    lookups: dict[str, list[str]] = {}
+    for key in held:
+        if key not in counts.ids:
+            lookups.setdefault(key[0], []).append(key[1])
+    existing = {
+        (source, ref): row
+        for source, refs in lookups.items()
+        for ref, row in existing_transactions(source, refs).items()
+    }
+    for key, (index, payment, rule_error) in held.items():
+        outcome = _outcome(index, payment, key, counts.ids, existing, rule_error)
+        if key in counts.ids:
+            outcome.values = values[key]
+        results[index] = outcome
+    for index, payment, key in followers:
+        first_index, first, _ = held[key]
+        outcome = results[first_index] or ItemResult(first_index, REJECTED)
+        same = (first.vendor_id, first.amount_vnd, first.method) == (
+            payment.vendor_id,
+            payment.amount_vnd,
+            payment.method,
+        )
+        if outcome.id is not None and same:
+            results[index] = ItemResult(index, DUPLICATE, outcome.id, payment.external_ref)
+        elif outcome.status == REJECTED and same:
+            results[index] = ItemResult(
+                index, REJECTED, external_ref=payment.external_ref, exc=outcome.exc
+            )
+        else:
+            results[index] = ItemResult(
+                index, REJECTED, external_ref=payment.external_ref, exc=_conflict_error()
+            )
+    if counts.inserted:
+        logger.info(
+            "user %s recorded %s payments (%s duplicates)",
+            getattr(actor, "id", None),
+            counts.inserted,
+            len(items) - counts.inserted,
+        )
+    return [r for r in results if r is not None]
+
+
+def _outcome(
+    index: int,
+    payment: PaymentIn,
+    key: tuple[str, str],
+    inserted: dict[tuple[str, str], int],
+    existing: dict[tuple[str, str], tuple[int, int, int, str]],
+    rule_error: ChopayError | None,
+) -> ItemResult:
+    if key in inserted:
+        return ItemResult(index, CREATED, inserted[key], payment.external_ref)
+    found = existing.get(key)
+    if found is None:
+        # Refused by a rule and not stored earlier (or, impossibly, a writer that rolled
+        # back between our insert and our lookup: the client may simply retry).
+        exc = rule_error or ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
+        return ItemResult(index, REJECTED, external_ref=payment.external_ref, exc=exc)
+    existing_id, vendor_id, amount, method = found
+    if (vendor_id, amount, method) == (payment.vendor_id, payment.amount_vnd, payment.method):
+        return ItemResult(index, DUPLICATE, existing_id, payment.external_ref)
+    return ItemResult(index, REJECTED, external_ref=payment.external_ref, exc=_conflict_error())
+
+
+def record_transaction(
+    raw: Any,
+    *,
+    actor: Any,
+    now: dt.datetime | None = None,
+    default_time: dt.datetime | None = None,
+) -> tuple[Transaction, bool]:
+    """Record one payment; returns (row, created). A duplicate returns the stored row with
+    ``created`` False. Raises the item's error (422/403/404/409) when it is refused."""
+    (result,) = record_payments([raw], actor=actor, now=now, default_time=default_time)
+    if result.exc is not None:
+        raise result.exc
+    if result.values is not None and result.id is not None:
+        # Created now: every column is known, so the row joins the session as persistent
+        # without being read back (one round trip less on the hot path).
+        row = Transaction(
+            id=result.id,
+            local_day=local_day(result.values["occurred_at"]),
+            webhook_source_id=None,
+            voided_at=None,
+            voided_by_id=None,
+            void_reason=None,
+            **result.values,
+        )
+        make_transient_to_detached(row)
+        db.session.add(row)
+        return row, True
+    stored = db.session.get(Transaction, result.id) if result.id is not None else None
+    if stored is None:  # cannot happen: created and duplicate results carry a stored id
+        raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
+    return stored, result.status == CREATED
+
+
+# ---- voids ----------------------------------------------------------------------------------
+
+
+def get_transaction(transaction_id: int, *, actor: Any) -> Transaction:
+    """A ledger row the actor may see; NotFoundError otherwise."""
+    row = db.session.get(Transaction, transaction_id)
+    vendor = db.session.get(Vendor, row.vendor_id) if row is not None else None
+    if (
+        row is None
+        or vendor is None
+        or not (can(actor, Action.VIEW_PAYMENTS, vendor) or can(actor, Action.VOID_PAYMENT, vendor))
+    ):
+        raise NotFoundError(_l("Không tìm thấy giao dịch."))
+    return row
+
+
+def void_transaction(
+    transaction_id: int, *, actor: Any, reason: str, origin: Origin | None = None
+) -> Transaction:
+    """Void a payment with a reason: it leaves every total in the same transaction. Audited.
+
+    Voiding twice is a ConflictError (409), also when two voids race: the conditional
+    UPDATE lets exactly one of them through."""
+    row = get_transaction(transaction_id, actor=actor)
+    vendor = db.session.get(Vendor, row.vendor_id)
+    authorize(actor, Action.VOID_PAYMENT, vendor)
+    reason = " ".join((reason or "").split())
+    if not 3 <= len(reason) <= 300:
+        raise InvalidInputError.for_field("reason", _l("Lý do hủy cần từ 3 đến 300 ký tự."))
+    now = utcnow()
+    table = rollups.LEDGER
+    done: Any = db.session.execute(
+        update(table)
+        .where(table.c.id == row.id, table.c.voided_at.is_(None))
+        .values(voided_at=now, voided_by_id=actor.id, void_reason=reason)
+    )
+    if done.rowcount != 1:
+        raise ConflictError(
+            _l("Giao dịch này đã bị hủy trước đó."),
+            details={"id": [_l("Đã hủy.")]},
+        )
+    deltas: rollups.Deltas = {}
+    rollups.add_delta(
+        deltas, row.vendor_id, row.local_day, row.method, row.market_id, -row.amount_vnd
+    )
+    rollups.apply_deltas(deltas)
+    record_event(
+        actor_id=actor.id,
+        action="transaction.void",
+        entity_type="transaction",
+        entity_id=row.id,
+        market_id=row.market_id,
+        old={"voided": False},
+        new={"voided": True, "reason": reason, "amount_vnd": row.amount_vnd},
+        origin=origin,
+    )
+    db.session.expire(row)
+    logger.info("user %s voided transaction %s", actor.id, row.id)
+    return row
+
+
+# ---- listing --------------------------------------------------------------------------------
+
+
+def may_view_payments(actor: Any) -> bool:
+    """Whether the actor may see individual payments anywhere (admins, boards, vendors).
+
+    Asked through the policy about the actor's own anchors (their vendor record, their
+    market, their assigned markets), so no role is named here."""
+    if can(actor, Action.VIEW_PAYMENTS):
+        return True
+    anchors: list[Any] = [getattr(actor, "vendor", None), getattr(actor, "market", None)]
+    anchors.extend(getattr(actor, "helper_markets", None) or [])
+    return any(a is not None and can(actor, Action.VIEW_PAYMENTS, a) for a in anchors)
+
+
+def may_record_payments(actor: Any) -> bool:
+    """Whether the actor may report payments for some vendor (same anchors as above)."""
+    if can(actor, Action.RECORD_PAYMENT):
+        return True
+    anchors: list[Any] = [getattr(actor, "vendor", None), getattr(actor, "market", None)]
+    anchors.extend(getattr(actor, "helper_markets", None) or [])
+    return any(a is not None and can(actor, Action.RECORD_PAYMENT, a) for a in anchors)
+
+
+@dataclass(frozen=True)
+class TransactionFilter:
+    vendor_id: int | None = None
+    market_id: int | None = None
+    start: dt.date | None = None
+    end: dt.date | None = None
+    method: str | None = None
+    voided: bool | None = None
+
+
+def transactions_query(actor: Any, filters: TransactionFilter) -> Select[Transaction, str, str]:
+    """SELECT of (Transaction, vendor name, stall) the actor may see, newest first.
+
+    Officers and helpers get PermissionDeniedError: they see aggregates (reports), not
+    individual payments."""
+    if not may_view_payments(actor):
+        raise PermissionDeniedError(
+            _l("Bạn chỉ xem được số liệu tổng hợp (báo cáo), không xem từng giao dịch.")
+        )
+    stmt = (
+        select(Transaction, Vendor.full_name, Vendor.stall)
+        .join(Vendor, Vendor.id == Transaction.vendor_id)
+        .where(vendor_scope(actor))
+    )
+    conditions: list[ColumnElement[bool]] = []
+    if filters.vendor_id is not None:
+        vendor = db.session.get(Vendor, filters.vendor_id)
+        if vendor is None:
+            raise NotFoundError(details={"vendor": [_l("Không có tiểu thương này.")]})
+        authorize(actor, Action.VIEW_PAYMENTS, vendor)
+        conditions.append(Transaction.vendor_id == vendor.id)
+    if filters.market_id is not None:
+        market = db.session.get(Market, filters.market_id)
+        if market is None:
+            raise NotFoundError(details={"market": [_l("Không có chợ này.")]})
+        authorize(actor, Action.VIEW_PAYMENTS, market)
+        conditions.append(Transaction.market_id == market.id)
+    lower, upper = day_bounds(filters.start, filters.end)
+    if lower is not None:
+        conditions.append(Transaction.occurred_at >= lower)
+    if upper is not None:
+        conditions.append(Transaction.occurred_at < upper)
+    if filters.method:
+        conditions.append(Transaction.method == filters.method)
+    if filters.voided is True:
+        conditions.append(Transaction.voided_at.is_not(None))
+    elif filters.voided is False:
+        conditions.append(Transaction.voided_at.is_(None))
+    return stmt.where(and_(true(), *conditions)).order_by(
+        Transaction.occurred_at.desc(), Transaction.id.desc()
+    )
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows of a query, with the total."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages the whole result fills (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def paginate_rows(stmt: Any, *, page: int, per_page: int) -> Page:
+    """Rows (tuples) ``per_page`` at a time; ``db.paginate`` would keep only the first column."""
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=int(total or 0))
+
+
+def vendors_for_reporting(actor: Any) -> list[Vendor]:
+    """Vendors the actor may report payments for (for the report form), by stall."""
+    rows = db.session.scalars(
+        select(Vendor)
+        .options(joinedload(Vendor.market))
+        .where(vendor_scope(actor), Vendor.status != VendorStatus.LEFT)
+        .order_by(Vendor.market_id, Vendor.stall, Vendor.id)
+        .limit(5000)
+    ).all()
+    return [v for v in rows if can(actor, Action.RECORD_PAYMENT, v)]
+
+
+# ---- unmatched lines (InboundPayment) ---------------------------------------------------------
+
+
+def hold_inbound(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
+    """Keep unmatched lines for a board (idempotent on (source, external_ref)).
+
+    Returns external_ref -> inbound id for every row, new or already held."""
+    if not rows:
+        return {}
+    db.session.flush()
+    table = rollups.INBOUND
+    now = utcnow()
+    prepared = []
+    seen: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (str(row["source"]), row["external_ref"])
+        if key in seen:
+            continue
+        seen.add(key)
+        prepared.append(
+            {
+                "source": key[0],
+                "external_ref": key[1],
+                "webhook_source_id": row.get("webhook_source_id"),
+                "amount_vnd": row["amount_vnd"],
+                "occurred_at": row["occurred_at"],
+                "account_number": (row.get("account_number") or None),
+                "content": (row.get("content") or "")[:500] or None,
+                "raw": row.get("raw") or {},
+                "status": InboundStatus.UNMATCHED.value,
+                "reason": row.get("reason"),
+                "market_id": row.get("market_id"),
+                "created_at": now,
+            }
+        )
+    prepared.sort(key=lambda r: (r["source"], r["external_ref"]))
+    ids: dict[str, int] = {}
+    stmt = (
+        rollups.dialect_insert(table)
+        .on_conflict_do_nothing(index_elements=[table.c.source, table.c.external_ref])
+        .returning(table.c.id, table.c.external_ref)
+    )
+    for start in range(0, len(prepared), INSERT_CHUNK):
+        chunk = prepared[start : start + INSERT_CHUNK]
+        result = (
+            db.session.execute(stmt, chunk)
+            if len(chunk) > 1
+            else db.session.execute(stmt.values(chunk[0]))
+        )
+        ids.update({ref: new_id for new_id, ref in result})
+    missing: dict[str, list[str]] = {}
+    for item in prepared:
+        if item["external_ref"] not in ids:
+            missing.setdefault(item["source"], []).append(item["external_ref"])
+    for source, refs in missing.items():
+        for start in range(0, len(refs), _LOOKUP_CHUNK):
+            batch = refs[start : start + _LOOKUP_CHUNK]
+            ids.update(
+                {
+                    ref: iid
+                    for iid, ref in db.session.execute(
+                        select(table.c.id, table.c.external_ref).where(
+                            table.c.source == source, table.c.external_ref.in_(batch)
+                        )
+                    )
+                }
+            )
+    return ids
+
+
+_HELD_ONE = text(
+    "SELECT id, external_ref, status FROM inbound_payments "
+    "WHERE source = :source AND external_ref = :ref"
+)
+
+
+def held_refs(source: str, refs: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """external_ref -> (inbound id, status) of lines already held for a board."""
+    table = rollups.INBOUND
+    wanted = sorted(set(refs))
+    if len(wanted) == 1:  # a webhook: one prepared statement, nothing to build
+        row = (
+            db.session.connection().execute(_HELD_ONE, {"source": source, "ref": wanted[0]}).first()
+        )
+        return {} if row is None else {row[1]: (row[0], row[2])}
+    found: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        found.update(
+            {
+                ref: (iid, status)
+                for iid, ref, status in db.session.execute(
+                    select(table.c.id, table.c.external_ref, table.c.status).where(
+                        table.c.source == source, table.c.external_ref.in_(chunk)
+                    )
+                )
+            }
+        )
+    return found
+
+
+def settle_held(
+    source: str,
+    inserted: dict[tuple[str, str], int],
+    held: dict[str, tuple[int, str]],
+    *,
+    actor_id: int | None,
+) -> int:
+    """Mark held lines assigned when a later delivery of the same line matched a vendor
+    and was just recorded. Returns how many."""
+    table = rollups.INBOUND
+    now = utcnow()
+    settled = 0
+    for ref, (inbound_id, status) in held.items():
+        tx_id = inserted.get((source, ref))
+        if tx_id is None or status != InboundStatus.UNMATCHED:
+            continue
+        db.session.execute(
+            update(table)
+            .where(table.c.id == inbound_id, table.c.status == InboundStatus.UNMATCHED.value)
+            .values(
+                status=InboundStatus.ASSIGNED.value,
+                transaction_id=tx_id,
+                decided_by_id=actor_id,
+                decided_at=now,
+                decision_note="matched on a later delivery",
+            )
+        )
+        settled += 1
+    return settled
+
+
+def assignable_market_ids(actor: Any) -> list[int] | None:
+    """Markets where the actor may assign held lines; None means every market (and the
+    lines no market could be guessed for)."""
+    if can(actor, Action.RECORD_PAYMENT):
+        return None
+    markets = db.session.scalars(select(Market).where(market_scope(actor))).all()
+    return [m.id for m in markets if can(actor, Action.RECORD_PAYMENT, m)]
+
+
+def inbound_query(actor: Any, *, market_id: int | None, status: str) -> Select[Any]:
+    """SELECT of held lines the actor may assign, newest first."""
+    markets = assignable_market_ids(actor)
+    if markets == []:
+        raise PermissionDeniedError()
+    stmt = select(InboundPayment).where(InboundPayment.status == status)
+    if market_id is not None:
+        market = db.session.get(Market, market_id)
+        if market is None:
+            raise NotFoundError(details={"market": [_l("Không có chợ này.")]})
+        authorize(actor, Action.RECORD_PAYMENT, market)
+        stmt = stmt.where(InboundPayment.market_id == market_id)
+    elif markets is not None:
+        stmt = stmt.where(InboundPayment.market_id.in_(markets))
+    return stmt.order_by(InboundPayment.occurred_at.desc(), InboundPayment.id.desc())
+
+
+def get_inbound(inbound_id: int, *, actor: Any) -> InboundPayment:
+    """A held line the actor may assign; NotFoundError otherwise."""
+    row = db.session.get(InboundPayment, inbound_id)
+    if row is None:
+        raise NotFoundError()
+    market = db.session.get(Market, row.market_id) if row.market_id is not None else None
+    if not can(actor, Action.RECORD_PAYMENT, market):
+        raise NotFoundError()
+    return row
+
+
+def assign_inbound(
+    inbound_id: int,
+    *,
+    actor: Any,
+    vendor_id: int,
+    method: str = Method.VIETQR,
+    origin: Origin | None = None,
+) -> InboundPayment:
+    """Credit a held line to a vendor: creates the ledger row (same idempotency key, so a
+    line can never be counted twice) and marks the line assigned. Audited."""
+    row = get_inbound(inbound_id, actor=actor)
+    if row.status != InboundStatus.UNMATCHED:
+        raise ConflictError(_l("Dòng này đã được xử lý."), details={"id": [str(row.status)]})
+    vendor = db.session.get(Vendor, vendor_id)
+    if vendor is None:
+        raise InvalidInputError.for_field("vendor_id", _l("Không có tiểu thương này."))
+    authorize(actor, Action.RECORD_PAYMENT, vendor)
+    if (
+        row.market_id is not None
+        and vendor.market_id != row.market_id
+        and not can(actor, Action.RECORD_PAYMENT)
+    ):
+        raise InvalidInputError.for_field("vendor_id", _l("Tiểu thương không thuộc chợ này."))
+    if vendor.status == VendorStatus.LEFT:
+        raise InvalidInputError.for_field("vendor_id", _l("Tiểu thương đã rời chợ."))
+    if str(method) not in {m.value for m in Method}:
+        raise InvalidInputError.for_field("method", _l("Phương thức không hợp lệ."))
+    if row.amount_vnd > MAX_AMOUNT_VND:
+        raise InvalidInputError.for_field("amount", _l("Số tiền vượt mức tối đa."))
+    counts = insert_transactions(
+        [
+            {
+                "vendor_id": vendor.id,
+                "market_id": vendor.market_id,
+                "amount_vnd": row.amount_vnd,
+                "occurred_at": row.occurred_at,
+                "method": str(method),
+                "source": row.source,
+                "external_ref": row.external_ref,
+                "reporter_id": actor.id,
+                "webhook_source_id": row.webhook_source_id,
+                "note": (row.content or "")[:255] or None,
+            }
+        ]
+    )
+    tx_id = counts.ids.get((str(row.source), row.external_ref))
+    if tx_id is None:  # the provider retried after the account was approved: already counted
+        tx_id = existing_transactions(str(row.source), [row.external_ref])[row.external_ref][0]
+    row.status = InboundStatus.ASSIGNED
+    row.transaction_id = tx_id
+    row.decided_by_id = actor.id
+    row.decided_at = utcnow()
+    record_event(
+        actor_id=actor.id,
+        action="inbound.assign",
+        entity_type="inbound_payment",
+        entity_id=row.id,
+        market_id=vendor.market_id,
+        new={"vendor_id": vendor.id, "transaction_id": tx_id, "amount_vnd": row.amount_vnd},
+        origin=origin,
+    )
+    db.session.flush()
+    logger.info("user %s assigned inbound %s to vendor %s", actor.id, row.id, vendor.id)
+    return row
+
+
+def ignore_inbound(
+    inbound_id: int, *, actor: Any, note: str, origin: Origin | None = None
+) -> InboundPayment:
+    """Set a held line aside (not a sale: a refund, a transfer between own accounts…)."""
+    row = get_inbound(inbound_id, actor=actor)
+    if row.status != InboundStatus.UNMATCHED:
+        raise ConflictError(_l("Dòng này đã được xử lý."), details={"id": [str(row.status)]})
+    note = " ".join((note or "").split())
+    if not 3 <= len(note) <= 300:
+        raise InvalidInputError.for_field("note", _l("Ghi chú cần từ 3 đến 300 ký tự."))
+    row.status = InboundStatus.IGNORED
+    row.decision_note = note
+    row.decided_by_id = actor.id
+    row.decided_at = utcnow()
+    record_event(
+        actor_id=actor.id,
+        action="inbound.ignore",
+        entity_type="inbound_payment",
+        entity_id=row.id,
+        market_id=row.market_id,
+        new={"note": note},
+        origin=origin,
+    )
+    db.session.flush()
+    return row
+
+
+# ---- webhook sources ---------------------------------------------------------------------------
+
+_SOURCE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{1,39}$")
+
+
+def create_webhook_source(
+    name: str, *, format: str = WebhookFormat.SEPAY
+) -> tuple[WebhookSource, str]:
+    """Register a payment provider; returns the row and its signing secret."""
+    name = name.strip().lower()
+    if not _SOURCE_NAME.match(name):
+        raise InvalidInputError.for_field(
+            "name", _l("Tên nguồn gồm 2-40 chữ thường, số, - hoặc _.")
+        )
+    if format not in {f.value for f in WebhookFormat}:
+        raise InvalidInputError.for_field(
+            "format", _l("Định dạng phải là một trong: %(f)s.", f=", ".join(WebhookFormat))
+        )
+    if db.session.scalar(select(WebhookSource.id).where(WebhookSource.name == name)):
+        raise ConflictError(_l("Đã có nguồn %(n)s.", n=name))
+    secret = secrets.token_hex(32)
+    source = WebhookSource(name=name, format=WebhookFormat(format), secret=secret)
+    db.session.add(source)
+    db.session.flush()
+    record_event(
+        actor_id=None,
+        action="webhook_source.create",
+        entity_type="webhook_source",
+        entity_id=source.id,
+        new={"name": name, "format": format},
+    )
+    logger.info("created webhook source %s (%s)", name, format)
+    return source, secret
