@@ -23,7 +23,7 @@ from chopay.reports.services import AdoptionReport
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
-METHOD_LABELS = {"vietqr": "VietQR", "ewallet": "ví điện tử", "card": "thẻ"}
+METHOD_LABELS = {"vietqr": "VietQR", "ewallet": _l("ví điện tử"), "card": _l("thẻ")}
 
 COLUMN_LABELS: dict[str, Any] = {
     "unit_code": _l("Mã đơn vị"),

@@ -30,8 +30,13 @@ MUTED = (91, 100, 112)
 LINE = (213, 218, 224)
 SOFT = (238, 240, 243)
 
-SCHEME_NAMES = {"legacy": "đơn vị trước 01/7/2025", "2025": "đơn vị từ 01/7/2025"}
-LEVEL_NAMES = {"province": "tỉnh", "district": "huyện", "commune": "xã/phường", "market": "chợ"}
+SCHEME_NAMES = {"legacy": _l("đơn vị trước 01/7/2025"), "2025": _l("đơn vị từ 01/7/2025")}
+LEVEL_NAMES = {
+    "province": _l("tỉnh"),
+    "district": _l("huyện"),
+    "commune": _l("xã/phường"),
+    "market": _l("chợ"),
+}
 
 
 class _Summary(FPDF):
