@@ -10,6 +10,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chopay.admin_units.models import AdminUnit
@@ -256,7 +257,12 @@ def user_for_token(token: str) -> User | None:
     """The active user owning this unrevoked token, else None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(token)))
+    # One query for the token and its user: this runs on every API request.
+    row = db.session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user))
+        .where(ApiToken.token_hash == _hash_token(token))
+    )
     if row is None or row.revoked_at is not None or not row.user.is_active:
         return None
     now = utcnow()
