@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from flask.cli import AppGroup, FlaskGroup
 
 chopay_cli = AppGroup("chopay", help="chopay administration commands.")
+
+
+def fail(exc: Any) -> None:
+    """Print a domain error with its field details and exit with status 1, changing nothing."""
+    from chopay.extensions import db
+
+    db.session.rollback()
+    lines = [f"Lỗi / Error: {exc.message}"]
+    for field, reasons in (exc.details or {}).items():
+        for reason in reasons if isinstance(reasons, list) else [reasons]:
+            lines.append(f"  {field}: {reason}")
+    raise click.ClickException("\n".join(lines))
 
 
 def _create_app():  # type: ignore[no-untyped-def]

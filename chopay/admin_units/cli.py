@@ -5,8 +5,7 @@ from __future__ import annotations
 import click
 
 from chopay.admin_units import services
-from chopay.auth.cli import fail
-from chopay.cli import chopay_cli
+from chopay.cli import chopay_cli, fail
 from chopay.errors import ChopayError
 from chopay.extensions import db
 

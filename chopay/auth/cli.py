@@ -7,19 +7,9 @@ import secrets
 import click
 
 from chopay.auth import services
-from chopay.cli import chopay_cli
+from chopay.cli import chopay_cli, fail
 from chopay.errors import ChopayError
 from chopay.extensions import db
-
-
-def fail(exc: ChopayError) -> None:
-    """Print a domain error with its field details and exit with status 2, changing nothing."""
-    db.session.rollback()
-    lines = [f"Lỗi / Error: {exc.message}"]
-    for field, reasons in (exc.details or {}).items():
-        for reason in reasons if isinstance(reasons, list) else [reasons]:
-            lines.append(f"  {field}: {reason}")
-    raise click.ClickException("\n".join(lines))
 
 
 @chopay_cli.command("create-user")

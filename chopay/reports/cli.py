@@ -6,8 +6,7 @@ import datetime as dt
 
 import click
 
-from chopay.auth.cli import fail
-from chopay.cli import chopay_cli
+from chopay.cli import chopay_cli, fail
 from chopay.errors import ChopayError
 from chopay.extensions import db
 from chopay.reports import services

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import click
 
-from chopay.cli import chopay_cli
+from chopay.cli import chopay_cli, fail
 from chopay.errors import ChopayError
 from chopay.extensions import db
 from chopay.transactions import rollups, services
-
-
-def _fail(exc: ChopayError) -> None:
-    db.session.rollback()
-    lines = [f"Lỗi / Error: {exc.message}"]
-    for field, reasons in (exc.details or {}).items():
-        for reason in reasons if isinstance(reasons, list) else [reasons]:
-            lines.append(f"  {field}: {reason}")
-    raise click.ClickException("\n".join(lines))
 
 
 @chopay_cli.command("create-webhook-source")
@@ -35,7 +26,7 @@ def create_webhook_source_command(name: str, format_: str) -> None:
         source, secret = services.create_webhook_source(name, format=format_)
         db.session.commit()
     except ChopayError as exc:
-        _fail(exc)
+        fail(exc)
         return
     click.echo(
         f"Webhook source {source.name} ({source.format}) created: POST /api/v1/webhooks/"

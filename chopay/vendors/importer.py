@@ -53,7 +53,7 @@ from chopay.vendors.models import (
     VendorStatus,
 )
 from chopay.vendors.schemas import AccountCreateSchema, VendorImportRowSchema
-from chopay.vendors.services import stall_key
+from chopay.vendors.services import VENDOR_FIELDS, stall_key
 from chopay.vietqr import lookup_bank, to_ascii
 
 logger = logging.getLogger(__name__)
@@ -757,20 +757,7 @@ def _write(
             created_at=now,
         )
 
-    vendor_fields = (
-        "full_name",
-        "stall",
-        "zone",
-        "goods_category",
-        "phone",
-        "id_number_masked",
-        "has_smartphone",
-        "has_payment_speaker",
-        "onboarding_org",
-        "onboarding_org_name",
-        "status",
-        "reference",
-    )
+    vendor_fields = (*VENDOR_FIELDS, "status", "reference")
     events = [
         event(
             "vendor.create",
