@@ -1,7 +1,9 @@
 """``chopay backup PATH``: a consistent snapshot of the database while the app writes.
 
-SQLite uses the online backup API (a page-by-page copy that restarts when a writer
-changes a copied page, so the result is one consistent state). PostgreSQL uses
+SQLite uses the online backup API in one step: the whole file is copied inside one read
+transaction, so the copy is one consistent state, and in WAL mode the app keeps writing
+meanwhile. (Copying a few pages per step would restart whenever another connection
+writes: under steady writes it never finishes.) PostgreSQL uses
 ``pg_dump`` in custom format (one consistent MVCC snapshot); restore it with
 ``pg_restore -d NEWDB PATH``.
 """
@@ -21,12 +23,12 @@ from chopay.extensions import db
 
 
 def backup_sqlite(database: str, target: Path) -> None:
-    """Copy a live SQLite database to ``target`` with the online backup API."""
+    """Copy a live SQLite database to ``target`` with the online backup API (one step)."""
     source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
     dest = sqlite3.connect(target)
     try:
         with dest:
-            source.backup(dest, pages=1024)
+            source.backup(dest)
     finally:
         dest.close()
         source.close()

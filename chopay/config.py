@@ -38,6 +38,10 @@ class Config:
     OPENAPI_VERSION = "3.0.3"
     OPENAPI_URL_PREFIX = "/api/v1"
     OPENAPI_JSON_PATH = "openapi.json"
+    # Stated, not left to the extensions' defaults: Flask-Limiter's one shared object
+    # otherwise carries a previous app's setting into the next app of the process.
+    RATELIMIT_ENABLED = True
+    WTF_CSRF_ENABLED = True
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     PUBLIC_BASE_URL = "http://localhost:5000"
@@ -52,6 +56,10 @@ class Config:
         if not url:
             url = "sqlite:///" + str(Path(instance_path) / "chopay.db")
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url)
+        values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **engine_options(values["SQLALCHEMY_DATABASE_URI"]),
+            **values["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
         if env.get("CHOPAY_REDIS_URL"):
             values["RATELIMIT_STORAGE_URI"] = env["CHOPAY_REDIS_URL"]
             values["REDIS_URL"] = env["CHOPAY_REDIS_URL"]
@@ -104,6 +112,10 @@ class TestingConfig(Config):
         values = super().from_env(instance_path)
         url = os.environ.get("CHOPAY_TEST_DATABASE_URL")
         values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(url or "sqlite://")
+        values["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **engine_options(values["SQLALCHEMY_DATABASE_URI"]),
+            **values["SQLALCHEMY_ENGINE_OPTIONS"],
+        }
         return values
 
     @classmethod
@@ -124,6 +136,17 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """SQLAlchemy engine options for the database at ``url``.
+
+    PostgreSQL: ``pool_pre_ping`` tests a pooled connection before handing it out, so after
+    the server restarts (or a proxy drops idle connections) requests get fresh connections
+    instead of failing on dead ones: the app recovers without being restarted."""
+    if url.startswith("postgresql"):
+        return {"pool_pre_ping": True}
+    return {}
 
 
 def config_class(name: str | None) -> type[Config]:

@@ -19,6 +19,11 @@ NAMING_CONVENTION = {
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL needs BIGINT for the ledger.
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+# The largest ids: INTEGER primary keys (markets, vendors, accounts, users, tokens…) and
+# the BIGINT ones (ledger, held lines, audit). Ids from outside are checked against them,
+# so an oversized number is "not found" or invalid, never a database error (a 500).
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -138,9 +138,13 @@ def http_error_response(error: HTTPException) -> Any:
     details = data.get("messages") if isinstance(data, dict) else None
     if isinstance(details, dict) and set(details) <= {"json", "query", "form", "files"}:
         # webargs nests messages by location; the caller wants field -> reasons
+        # (a body that is not JSON at all comes as {"json": ["Invalid JSON body."]})
         flat: dict[str, Any] = {}
-        for part in details.values():
-            flat.update(part)
+        for location, part in details.items():
+            if isinstance(part, dict):
+                flat.update(part)
+            else:
+                flat[location] = part
         details = flat
     message = data.get("message") if isinstance(data, dict) else None
     resp = render_error(status, message or HTTP_MESSAGES.get(status, error.description), details)
@@ -154,7 +158,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(ChopayError)
     def handle_chopay_error(error: ChopayError) -> Any:
-        db.session.rollback()
+        _rollback()
         return render_error(error.status_code, error.message, error.details, error.code)
 
     app.register_error_handler(HTTPException, http_error_response)
@@ -163,14 +167,24 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PoolTimeoutError)
     def handle_db_down(error: Exception) -> Any:
         logger.warning("database unavailable: %s", error.__class__.__name__)
-        db.session.rollback()
+        _rollback()
         resp = render_error(503, HTTP_MESSAGES[503])
         return _with_retry_after(resp, None, seconds=5)
 
     @app.errorhandler(500)
     def handle_500(error: Exception) -> Any:
-        db.session.rollback()
+        _rollback()
         return render_error(500, HTTP_MESSAGES[500])
+
+
+def _rollback() -> None:
+    """Roll the request's work back. If that fails too (the database went away mid-request),
+    let go of the session: the error must still be answered, not turn into a bare 500."""
+    try:
+        db.session.rollback()
+    except SQLAlchemyError as exc:
+        logger.warning("rollback failed (%s); closing the session", exc.__class__.__name__)
+        db.session.close()
 
 
 def _with_retry_after(resp: Any, error: HTTPException | None, seconds: int = 60) -> Any:

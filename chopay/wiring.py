@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask, Response, g, has_request_context, request, session
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
-from chopay.db import render_alembic_item
+from chopay.db import MAX_BIG_ID, MAX_ID, render_alembic_item
 from chopay.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 logger = logging.getLogger(__name__)
@@ -104,10 +105,29 @@ def register_extensions(app: Flask) -> None:
     app.before_request(access.authenticate_request)
 
 
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route, capped at MAX_ID: a larger number matches no route (404)
+    instead of reaching the database as an out-of-range integer (a 500)."""
+
+    limit = MAX_ID
+
+    def __init__(self, url_map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", self.limit)
+        super().__init__(url_map, *args, **kwargs)
+
+
+class BigIdConverter(IdConverter):
+    """``<bigid:…>``: ids of the BIGINT tables (ledger rows, held lines)."""
+
+    limit = MAX_BIG_ID
+
+
 def register_blueprints(app: Flask) -> None:
     """Register each domain's HTML blueprint and its JSON API blueprint."""
     from chopay.api import api
 
+    app.url_map.converters["int"] = IdConverter  # before any rule is added
+    app.url_map.converters["bigid"] = BigIdConverter
     api.init_app(app)
     for domain in DOMAINS:
         views = _optional_module(f"chopay.{domain}.views")
@@ -183,6 +203,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def register_security_headers(app: Flask) -> None:
     """Security headers on every response."""
+    from chopay.auth.access import is_public
 
     @app.after_request
     def add_headers(response: Response) -> Response:
@@ -194,6 +215,12 @@ def register_security_headers(app: Flask) -> None:
         headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if getattr(g, "no_store", False) or request.path.startswith("/api/"):
+        if (
+            getattr(g, "no_store", False)
+            or request.path.startswith("/api/")
+            or not is_public(request.endpoint)
+        ):
+            # Pages behind the login show personal data: never kept in a (shared) phone's
+            # cache, nor shown again by the Back button after logging out.
             headers.setdefault("Cache-Control", "no-store")
         return response

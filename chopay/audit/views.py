@@ -25,6 +25,8 @@ ACTION_LABELS = {
     "vendor.update": _l("Sửa thông tin tiểu thương"),
     "vendor.status": _l("Đổi trạng thái"),
     "vendor.import": _l("Nhập danh sách"),
+    "vendor.export": _l("Tải dữ liệu cá nhân"),
+    "vendor.erase": _l("Xóa dữ liệu cá nhân"),
     "account.create": _l("Thêm tài khoản (chờ duyệt)"),
     "account.approve": _l("Duyệt tài khoản"),
     "account.reject": _l("Từ chối tài khoản"),

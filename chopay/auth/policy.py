@@ -33,6 +33,9 @@ class Action(enum.StrEnum):
     AUDIT = "audit"  # read change history
     MANAGE_USERS = "manage_users"
     MANAGE_SOURCES = "manage_sources"  # webhook sources, rule sets
+    # A vendor's own request under the Personal Data Protection Law (91/2025):
+    EXPORT_DATA = "export_data"  # everything held about the vendor, as one JSON file
+    ERASE_DATA = "erase_data"  # anonymise the vendor for good (aggregates are kept)
 
 
 # What each role may do to a market inside its scope.
@@ -63,12 +66,13 @@ MARKET_RIGHTS: dict[Role, frozenset[Action]] = {
 VENDOR_RIGHTS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
     Role.OFFICER: frozenset({Action.VIEW, Action.PRINT, Action.AUDIT}),
-    Role.BOARD: MARKET_RIGHTS[Role.BOARD] - {Action.VIEW_REPORTS},
+    Role.BOARD: (MARKET_RIGHTS[Role.BOARD] - {Action.VIEW_REPORTS})
+    | {Action.EXPORT_DATA, Action.ERASE_DATA},
     Role.HELPER: frozenset(
         {Action.VIEW, Action.EDIT, Action.ONBOARD, Action.APPROVE, Action.PRINT}
     ),
     Role.VENDOR: frozenset(
-        {Action.VIEW, Action.PRINT, Action.RECORD_PAYMENT, Action.VIEW_PAYMENTS}
+        {Action.VIEW, Action.PRINT, Action.RECORD_PAYMENT, Action.VIEW_PAYMENTS, Action.EXPORT_DATA}
     ),
 }
 
@@ -165,6 +169,14 @@ def authorize(user: Any, action: Action, target: Any = None) -> None:
         raise AuthenticationError()
     if not can(user, action, target):
         raise PermissionDeniedError()
+
+
+def own_vendor_id(user: Any) -> int | None:
+    """The vendor record a vendor's own login acts for (their sell page); None for staff."""
+    actor = _active_user(user)
+    if actor is None or actor.role != Role.VENDOR:
+        return None
+    return actor.vendor_id
 
 
 def markets_in_unit(unit: AdminUnit) -> Select[tuple[int]]:

@@ -118,6 +118,11 @@ class Text(fields.String):
         text = super()._deserialize(value, attr, data, **kwargs)
         return clean_text(text, self.label, required=not self.allow_none)
 
+    def _validate(self, value: Any) -> None:
+        # Blank optional text loads as None: there is no length (or pattern) to check.
+        if value is not None:
+            super()._validate(value)
+
 
 def clean_text(text: str, label: Any, *, required: bool) -> str | None:
     """NFC, collapsed whitespace, no control characters; blank is missing."""

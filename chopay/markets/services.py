@@ -16,6 +16,7 @@ from chopay.audit.models import AuditEvent
 from chopay.audit.services import Origin, diff, record_event
 from chopay.auth.models import User
 from chopay.auth.policy import Action, authorize, can, market_scope
+from chopay.db import MAX_ID
 from chopay.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -38,8 +39,8 @@ AUDITED_FIELDS = (
 
 
 def find_market(market_id: int) -> Market | None:
-    """The market with this id, or None."""
-    return db.session.get(Market, market_id)
+    """The market with this id, or None (also for ids no table can hold)."""
+    return db.session.get(Market, market_id) if 0 < market_id <= MAX_ID else None
 
 
 def get_market(market_id: int, *, actor: User, action: Action = Action.VIEW) -> Market:

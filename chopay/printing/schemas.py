@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
+from chopay.db import MAX_ID
 from chopay.markets.schemas import StrictSchema, Text, invalid
 from chopay.printing.services import MAX_RESCAN_ITEMS, MAX_SALE_AMOUNT, MIN_SALE_AMOUNT
 
@@ -139,14 +140,14 @@ class VerifyRequestSchema(StrictSchema):
         load_default=None,
         allow_none=True,
         strict=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         error_messages={"invalid": _l("Mã tiểu thương phải là số nguyên.")},
     )
     market_id = fields.Integer(
         load_default=None,
         allow_none=True,
         strict=True,
-        validate=validate.Range(min=1),
+        validate=validate.Range(min=1, max=MAX_ID),
         error_messages={"invalid": _l("Mã chợ phải là số nguyên.")},
     )
 

@@ -12,8 +12,7 @@ from markupsafe import Markup
 from marshmallow import ValidationError
 
 from chopay.auth.access import public, request_origin
-from chopay.auth.models import Role
-from chopay.auth.policy import Action, can
+from chopay.auth.policy import Action, can, own_vendor_id
 from chopay.errors import ChopayError, InvalidInputError, NotFoundError, PermissionDeniedError
 from chopay.extensions import db, limiter
 from chopay.markets.services import get_market
@@ -104,14 +103,15 @@ def market_stands(market_id: int) -> Any:
 @bp.route("/sell", methods=["GET", "POST"])
 def sell() -> Any:
     """The logged-in vendor's own sell page."""
-    if current_user.role != Role.VENDOR or current_user.vendor_id is None:
+    vendor_id = own_vendor_id(current_user)
+    if vendor_id is None:
         raise PermissionDeniedError(
             _l(
                 "Trang bán hàng này dành cho tiểu thương. Ban quản lý và người hỗ trợ mở "
                 "trang bán hàng từ trang mã QR của từng tiểu thương."
             )
         )
-    return _sell(current_user.vendor_id, url_for("printing.sell"))
+    return _sell(vendor_id, url_for("printing.sell"))
 
 
 @bp.route("/vendors/<int:vendor_id>/sell", methods=["GET", "POST"])

@@ -805,7 +805,7 @@ def market_report(
     end: dt.date | None = None,
     scheme: str | None = None,
 ) -> MarketReport:
-    """One market's report; the vendor list only for those who may view the market."""
+    """One market's report; the per-vendor sales list only for those who may see payments."""
     start, end = check_period(start, end)
     market = get_market(market_id)
     authorize(user, Action.VIEW_REPORTS, market)
@@ -818,7 +818,7 @@ def market_report(
     area = Area(scheme, "market", None, select(Market.id).where(Market.id == market.id))
     found = market_figures(area, start, end)
     vendors = None
-    if can(user, Action.VIEW, market):
+    if can(user, Action.VIEW_PAYMENTS, market):
         vendors = queries.vendor_lines(
             db.session, market.id, start=start, end=end, as_of=period_end_instant(end)
         )

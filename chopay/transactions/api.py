@@ -67,8 +67,12 @@ def _json(body: Any, status: int) -> Response:
     }
 )
 @blp.response(201, SingleResultSchema, description="One payment, stored now")
-@blp.alt_response(200, schema=SingleResultSchema, description="One payment, already stored")
-@blp.alt_response(200, schema=BatchResultSchema, description="A list: one result per item")
+@blp.alt_response(
+    200,
+    # one response per status code in OpenAPI: both shapes under one schema
+    schema={"oneOf": [SingleResultSchema, BatchResultSchema]},
+    description="One payment, already stored (a result); or a list (one result per item)",
+)
 def post_transactions() -> Any:
     """Report payments. The same ``external_ref`` again answers ``duplicate``, never stores twice.
 
@@ -123,7 +127,12 @@ def post_transactions() -> Any:
 @blp.route("/transactions", methods=["GET"])
 @blp.arguments(TransactionQuerySchema, location="query")
 @blp.response(200, TransactionPageSchema)
-@blp.alt_response(200, content_type="text/csv", description="With format=csv: every match")
+@blp.alt_response(
+    200,
+    schema={"type": "string", "format": "binary"},
+    content_type="text/csv",
+    description="With format=csv: every match",
+)
 def list_transactions(args: dict[str, Any]) -> Any:
     """Payments you may see (vendors: their own; boards: their market's; admins: all),
     newest first. Officers get 403: they see aggregates in reports. ``from``/``to`` are
@@ -141,14 +150,14 @@ def list_transactions(args: dict[str, Any]) -> Any:
     }
 
 
-@blp.route("/transactions/<int:transaction_id>", methods=["GET"])
+@blp.route("/transactions/<bigid:transaction_id>", methods=["GET"])
 @blp.response(200, TransactionSchema)
 def get_transaction(transaction_id: int) -> Any:
     """One payment you may see."""
     return services.get_transaction(transaction_id, actor=current_user)
 
 
-@blp.route("/transactions/<int:transaction_id>/void", methods=["POST"])
+@blp.route("/transactions/<bigid:transaction_id>/void", methods=["POST"])
 @blp.arguments(VoidSchema)
 @blp.response(200, TransactionSchema)
 def void_transaction(args: dict[str, Any], transaction_id: int) -> Any:
@@ -225,7 +234,7 @@ def list_inbound(args: dict[str, Any]) -> Any:
     }
 
 
-@blp.route("/inbound-payments/<int:inbound_id>/assign", methods=["POST"])
+@blp.route("/inbound-payments/<bigid:inbound_id>/assign", methods=["POST"])
 @blp.arguments(AssignSchema)
 @blp.response(200, InboundPaymentSchema)
 def assign_inbound(args: dict[str, Any], inbound_id: int) -> Any:
@@ -241,7 +250,7 @@ def assign_inbound(args: dict[str, Any], inbound_id: int) -> Any:
     return row
 
 
-@blp.route("/inbound-payments/<int:inbound_id>/ignore", methods=["POST"])
+@blp.route("/inbound-payments/<bigid:inbound_id>/ignore", methods=["POST"])
 @blp.arguments(IgnoreSchema)
 @blp.response(200, InboundPaymentSchema)
 def ignore_inbound(args: dict[str, Any], inbound_id: int) -> Any:

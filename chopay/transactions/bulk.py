@@ -25,6 +25,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 from chopay.extensions import db
 
 LEDGER_COLUMNS = (
@@ -195,7 +197,8 @@ def _sqlite_insert(conn: Any, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int
 def _pg_copy_insert(conn: Any, rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str, str]]:
     """COPY the rows into a session-local staging table, then move them (and count them
     into the rollups) in one statement."""
-    cursor = conn.connection.dbapi_connection.cursor()
+    dbapi_connection = conn.connection.dbapi_connection
+    cursor = dbapi_connection.cursor()
     try:
         cursor.execute(_PG_STAGE)
         cursor.execute("TRUNCATE chopay_tx_stage")
@@ -206,6 +209,21 @@ def _pg_copy_insert(conn: Any, rows: Sequence[tuple[Any, ...]]) -> list[tuple[in
         cursor.execute(_PG_MOVE)
         inserted = [tuple(r) for r in cursor.fetchall()]
         cursor.execute("TRUNCATE chopay_tx_stage")
+    except conn.dialect.loaded_dbapi.Error as exc:
+        # The driver raised past SQLAlchemy (COPY needs the raw cursor): wrap the error as
+        # SQLAlchemy would, so that a lost server is an OperationalError (answered 503) and
+        # the dead connection is dropped from the pool rather than handed out again.
+        lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
+        if lost:
+            conn.invalidate(exc)
+        raise DBAPIError.instance(
+            _PG_MOVE,
+            None,
+            exc,
+            conn.dialect.loaded_dbapi.Error,
+            connection_invalidated=lost,
+            dialect=conn.dialect,
+        ) from exc
     finally:
         cursor.close()
     return inserted

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
+from chopay.exports import safe_cell
 from chopay.extensions import db
 from chopay.formatting import to_local
 
@@ -29,14 +30,6 @@ CSV_COLUMNS = (
 )
 
 
-def csv_safe(value: Any) -> Any:
-    """Neutralise spreadsheet formulas: a text cell starting with = + - @ (or a tab/CR)
-    gets a leading apostrophe (OWASP "CSV injection")."""
-    if isinstance(value, str) and value and value[0] in "=+-@\t\r":
-        return "'" + value
-    return value
-
-
 def csv_rows(stmt: Any) -> Iterator[str]:
     """The CSV text of a transaction query, a chunk at a time."""
     buffer = io.StringIO()
@@ -50,15 +43,15 @@ def csv_rows(stmt: Any) -> Iterator[str]:
                 to_local(tx.occurred_at).isoformat(timespec="seconds"),
                 tx.local_day.isoformat(),
                 tx.vendor_id,
-                csv_safe(name),
-                csv_safe(stall),
+                safe_cell(name),
+                safe_cell(stall),
                 tx.amount_vnd,
                 tx.method,
                 tx.source,
-                csv_safe(tx.external_ref),
+                safe_cell(tx.external_ref),
                 "yes" if tx.is_voided else "no",
-                csv_safe(tx.void_reason or ""),
-                csv_safe(tx.note or ""),
+                safe_cell(tx.void_reason or ""),
+                safe_cell(tx.note or ""),
             ]
         )
         if count % 1000 == 0:

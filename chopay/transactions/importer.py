@@ -60,6 +60,7 @@ from chopay.vendors.models import Vendor
 logger = logging.getLogger(__name__)
 
 MAX_LISTED = 1000  # lines listed back per category; totals are always complete
+MAX_ACCOUNT_LENGTH = 40  # inbound_payments.account_number
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "date": ("date", "ngay", "ngay_giao_dich", "thoi_gian", "ngay_gd", "transaction_date"),
@@ -120,10 +121,21 @@ def decode(data: bytes) -> str:
         ) from None
 
 
-def _reader(text: str) -> Iterator[list[str]]:
+def _reader(text: str) -> Any:
     first = text[: text.find("\n")] if "\n" in text else text
     delimiter = ";" if first.count(";") > first.count(",") else ","
-    return csv.reader(io.StringIO(text), delimiter=delimiter)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _checked(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a file the csv module cannot read (a cell over its 128 KB limit,
+    say) is refused as a whole, before anything is written."""
+    try:
+        yield from reader
+    except csv.Error:
+        raise InvalidInputError.for_field(
+            "file", _l("Tệp CSV sai định dạng ở dòng %(n)d.", n=reader.line_num)
+        ) from None
 
 
 def _columns(header: list[str]) -> dict[str, int]:
@@ -160,7 +172,8 @@ def import_statement(
     now = now or utcnow()
     latest = now + services.MAX_SKEW
     report = ImportReport()
-    rows = _reader(decode(data))
+    reader = _reader(decode(data))
+    rows = _checked(reader)
     header = next(rows, None)
     if not header:
         raise InvalidInputError.for_field("file", _l("Tệp trống."))
@@ -225,6 +238,8 @@ def import_statement(
         account = account or default_account
         if not account:
             errors["account_number"] = [_l("Thiếu số tài khoản nhận.")]
+        elif len(account) > MAX_ACCOUNT_LENGTH:
+            errors["account_number"] = [_l("Số tài khoản quá dài.")]
         if errors or occurred is None:
             report.reject(line_no, _l("Dòng không hợp lệ."), errors)
             continue

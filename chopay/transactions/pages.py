@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from chopay.auth.policy import Action, authorize, can, vendor_scope
+from chopay.db import MAX_ID
 from chopay.errors import InvalidInputError, PermissionDeniedError
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -167,7 +168,7 @@ def chosen_market(actor: Any, market_id: int | None) -> Market | None:
     market_id = market_id or getattr(actor, "market_id", None)
     if market_id is None:
         return None
-    market = db.session.get(Market, market_id)
+    market = db.session.get(Market, market_id) if 0 < market_id <= MAX_ID else None
     if market is None:
         raise InvalidInputError.for_field("market", _l("Không có chợ này."))
     authorize(actor, Action.RECORD_PAYMENT, market)

@@ -17,6 +17,7 @@ from typing import Any, cast
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from chopay.db import MAX_ID
 from chopay.errors import InvalidInputError
 from chopay.transactions.models import MAX_AMOUNT_VND, Method
 
@@ -191,7 +192,7 @@ def load_payment(raw: Any, *, default_time: dt.datetime | None = None) -> Paymen
         when = raw.get("occurred_at")
         if (
             type(vendor_id) is int
-            and vendor_id > 0
+            and 0 < vendor_id <= MAX_ID
             and type(amount) is int
             and 0 < amount <= MAX_AMOUNT_VND
             and type(method) is str
@@ -223,7 +224,9 @@ def _load_payment_checked(raw: Any, default_time: dt.datetime | None) -> Payment
     vendor_id = raw.get("vendor_id")
     if vendor_id is None:
         errors["vendor_id"] = [missing]
-    elif isinstance(vendor_id, bool) or not isinstance(vendor_id, int) or vendor_id <= 0:
+    elif (
+        isinstance(vendor_id, bool) or not isinstance(vendor_id, int) or not 0 < vendor_id <= MAX_ID
+    ):
         errors["vendor_id"] = [_l("Mã tiểu thương phải là số nguyên dương.")]
 
     amount = raw.get("amount")
@@ -290,7 +293,9 @@ class TransactionCreateSchema(Schema):
     1,000). ``external_ref`` is the idempotency key: sending the same payment again is
     answered ``duplicate`` and stored once. A time without a UTC offset is Vietnam time."""
 
-    vendor_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    vendor_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
     amount = fields.Integer(
         required=True,
         strict=True,
@@ -365,8 +370,8 @@ class BatchResultSchema(Schema):
 class TransactionQuerySchema(Schema):
     """Filters of the transaction list (days are Vietnam days, both ends included)."""
 
-    vendor = fields.Integer(load_default=None, validate=validate.Range(min=1))
-    market = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    vendor = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
+    market = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     from_ = fields.Date(data_key="from", load_default=None)
     to = fields.Date(load_default=None)
     method = fields.String(load_default=None, validate=validate.OneOf(METHODS))
@@ -399,6 +404,7 @@ class VoidSchema(Schema):
 class ImportArgsSchema(Schema):
     market = fields.Integer(
         load_default=None,
+        validate=validate.Range(min=1, max=MAX_ID),
         metadata={"description": "Market whose board gets the unmatched lines (default: yours)"},
     )
     account_number = fields.String(
@@ -455,7 +461,7 @@ class InboundPaymentSchema(Schema):
 
 
 class InboundQuerySchema(Schema):
-    market = fields.Integer(load_default=None)
+    market = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_ID))
     status = fields.String(
         load_default="unmatched", validate=validate.OneOf(("unmatched", "assigned", "ignored"))
     )
@@ -472,7 +478,9 @@ class InboundPageSchema(Schema):
 
 
 class AssignSchema(Schema):
-    vendor_id = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    vendor_id = fields.Integer(
+        required=True, strict=True, validate=validate.Range(min=1, max=MAX_ID)
+    )
     method = fields.String(load_default=Method.VIETQR.value, validate=validate.OneOf(METHODS))
 
 
@@ -526,7 +534,12 @@ class ChopayNotificationSchema(Schema):
     method = fields.String(load_default=Method.VIETQR.value, validate=validate.OneOf(METHODS))
     account_number = fields.String(load_default=None, allow_none=True)
     content = fields.String(load_default=None, allow_none=True)
-    vendor_id = fields.Integer(load_default=None, allow_none=True, strict=True)
+    vendor_id = fields.Integer(
+        load_default=None,
+        allow_none=True,
+        strict=True,
+        validate=validate.Range(min=1, max=MAX_ID),
+    )
 
 
 class WebhookResultSchema(Schema):

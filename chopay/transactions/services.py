@@ -61,6 +61,7 @@ from chopay.vendors.models import Vendor, VendorStatus
 logger = logging.getLogger(__name__)
 
 MAX_SKEW = dt.timedelta(minutes=5)
+EARLIEST_DAY = dt.date(2000, 1, 1)  # no payment is older (see schemas.EARLIEST)
 INSERT_CHUNK = 5000
 _LOOKUP_CHUNK = 1000
 
@@ -82,7 +83,14 @@ def local_day(moment: dt.datetime) -> dt.date:
 
 
 def day_bounds(start: dt.date | None, end: dt.date | None) -> tuple[Any, Any]:
-    """UTC instants [from, to) covering Vietnam days ``start`` … ``end`` (both included)."""
+    """UTC instants [from, to) covering Vietnam days ``start`` … ``end`` (both included).
+
+    Days are clamped to what a ledger can hold (nothing is before 2000), so year 1 or
+    9999 filter as "everything" instead of overflowing datetime."""
+    if start is not None:
+        start = max(start, EARLIEST_DAY)
+    if end is not None:
+        end = min(end, dt.date.max - dt.timedelta(days=2))
     lower = dt.datetime.combine(start, dt.time(), VN_TZ).astimezone(dt.UTC) if start else None
     upper = (
         dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), VN_TZ).astimezone(dt.UTC)
@@ -610,9 +618,14 @@ class Page:
 
 def paginate_rows(stmt: Any, *, page: int, per_page: int) -> Page:
     """Rows (tuples) ``per_page`` at a time; ``db.paginate`` would keep only the first column."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(items=list(rows), page=page, per_page=per_page, total=int(total or 0))
+    total = int(
+        db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )
+    offset = (page - 1) * per_page
+    if offset >= total:  # past the end: nothing to read (and no OFFSET the database refuses)
+        return Page(items=[], page=page, per_page=per_page, total=total)
+    rows = db.session.execute(stmt.limit(per_page).offset(offset)).all()
+    return Page(items=list(rows), page=page, per_page=per_page, total=total)
 
 
 def vendors_for_reporting(actor: Any) -> list[Vendor]:

@@ -110,7 +110,7 @@ def list_inbound() -> Any:
     return render_template("transactions/inbound.html", **context)
 
 
-@bp.route("/inbound/<int:inbound_id>/assign", methods=["POST"])
+@bp.route("/inbound/<bigid:inbound_id>/assign", methods=["POST"])
 def assign_inbound(inbound_id: int) -> Any:
     """Credit a held line to the chosen vendor."""
     try:
@@ -129,7 +129,7 @@ def assign_inbound(inbound_id: int) -> Any:
     return redirect(url_for("transactions.list_inbound"))
 
 
-@bp.route("/inbound/<int:inbound_id>/ignore", methods=["POST"])
+@bp.route("/inbound/<bigid:inbound_id>/ignore", methods=["POST"])
 def ignore_inbound(inbound_id: int) -> Any:
     """Set a held line aside with a note."""
     services.ignore_inbound(
@@ -140,7 +140,7 @@ def ignore_inbound(inbound_id: int) -> Any:
     return redirect(url_for("transactions.list_inbound"))
 
 
-@bp.route("/<int:transaction_id>/void", methods=["GET", "POST"])
+@bp.route("/<bigid:transaction_id>/void", methods=["GET", "POST"])
 def void_transaction(transaction_id: int) -> Any:
     """Confirm and void a payment with a reason."""
     row = services.get_transaction(transaction_id, actor=current_user)

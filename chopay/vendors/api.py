@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import jsonify
 from flask_login import current_user
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
@@ -12,16 +13,19 @@ from chopay.auth.access import request_origin
 from chopay.auth.policy import Action
 from chopay.extensions import db
 from chopay.markets.services import get_market
-from chopay.vendors import importer, services
+from chopay.vendors import importer, privacy, services
 from chopay.vendors.schemas import (
     AccountCreateSchema,
     AccountRejectSchema,
     AccountSchema,
+    ErasureResultSchema,
     ImportFileSchema,
     ImportQuerySchema,
     ImportReportSchema,
     VendorCreateSchema,
     VendorDetailSchema,
+    VendorEraseSchema,
+    VendorExportSchema,
     VendorQuerySchema,
     VendorSchema,
     VendorUpdateSchema,
@@ -33,7 +37,10 @@ PAGE = {"page": 1, "page_size": 100, "max_page_size": 1000}
 
 
 def _page(stmt: Any, pagination: Any) -> list[Any]:
-    pagination.item_count = db.session.scalar(select(func.count()).select_from(stmt.subquery()))
+    count = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    pagination.item_count = count
+    if pagination.first_item >= count:
+        return []  # past the end (also: no OFFSET too large for the database's integers)
     return list(db.session.scalars(stmt.limit(pagination.page_size).offset(pagination.first_item)))
 
 
@@ -145,3 +152,32 @@ def import_vendors(query: dict[str, Any], files: dict[str, Any], market_id: int)
     if not report.dry_run:
         db.session.commit()
     return report
+
+
+@blp.route("/vendors/<int:vendor_id>/export", methods=["GET"])
+@blp.response(200, VendorExportSchema)
+def export_vendor(vendor_id: int) -> Any:
+    """Everything held about a vendor, for their own request (Personal Data Protection Law
+    91/2025): record, payment accounts, QR codes, payments, logins. Admins, the vendor's
+    board and the vendor themself; audited."""
+    vendor = services.get_vendor(vendor_id, actor=current_user, action=Action.EXPORT_DATA)
+    data = privacy.export_vendor_data(vendor, actor=current_user, origin=request_origin())
+    body = jsonify(VendorExportSchema().dump(data))  # before the commit expires the rows
+    db.session.commit()
+    return body
+
+
+@blp.route("/vendors/<int:vendor_id>/erase", methods=["POST"])
+@blp.arguments(VendorEraseSchema)
+@blp.response(200, ErasureResultSchema)
+@blp.alt_response(409, description="Already erased")
+def erase_vendor(data: dict[str, Any], vendor_id: int) -> Any:
+    """Erase a vendor's personal data on their request; irreversible. ``confirm`` must be
+    the vendor's reference code. Name, phone, ID number, account numbers and holder names
+    become placeholders, QR codes are revoked, the vendor is marked ``left``; payments
+    and every total stay. Admins and the vendor's board; audited."""
+    vendor = services.get_vendor(vendor_id, actor=current_user, action=Action.ERASE_DATA)
+    privacy.check_confirmation(vendor, data["confirm"])
+    result = privacy.erase_vendor(vendor, actor=current_user, origin=request_origin())
+    db.session.commit()
+    return result

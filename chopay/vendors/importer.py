@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from xml.etree import ElementTree
 
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
@@ -60,6 +61,16 @@ logger = logging.getLogger(__name__)
 
 MAX_ROWS = 10_000
 HEADER_SEARCH_ROWS = 30
+# Hostile files: only the first MAX_COLUMNS columns are read (a vendor list has a dozen);
+# an XLSX may unpack to at most MAX_XLSX_UNPACKED bytes (a zip bomb is refused before
+# parsing: zipfile never inflates an entry past its declared size); rows past Excel's last
+# row are not read; a cell longer than MAX_CELL_LENGTH is an error of its row (no field
+# holds more than a few hundred characters); text echoed back is cut to MAX_ECHO.
+MAX_COLUMNS = 100
+MAX_CELL_LENGTH = 1000
+MAX_XLSX_UNPACKED = 64 * 1024 * 1024
+MAX_SHEET_ROW = 1_048_576
+MAX_ECHO = 200
 
 # Column → header spellings, compared after slugify (lowercase ASCII, letters and digits
 # only): "Họ và tên" → "hovaten", "Số ĐT" → "sodt".
@@ -199,19 +210,56 @@ def read_rows(data: bytes, filename: str | None = None) -> Iterator[tuple[int, l
     return _read_csv(data)
 
 
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    InvalidFileException,
+    KeyError,
+    ValueError,
+    TypeError,
+    AttributeError,
+    IndexError,
+    OSError,
+    EOFError,
+    ElementTree.ParseError,
+)
+
+
 def _read_xlsx(data: bytes) -> Iterator[tuple[int, list[Any]]]:
+    corrupt = _l("Tệp Excel bị hỏng hoặc không phải .xlsx.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except _XLSX_ERRORS:
+        raise _file_error(corrupt) from None
+    if unpacked > MAX_XLSX_UNPACKED:
+        raise _file_error(
+            _l(
+                "Tệp Excel quá lớn khi giải nén. "
+                "Hãy chia thành nhiều tệp nhỏ hơn hoặc lưu dạng CSV."
+            )
+        )
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError, EOFError):
-        raise _file_error(_l("Tệp Excel bị hỏng hoặc không phải .xlsx.")) from None
-    sheet = workbook.worksheets[0] if workbook.worksheets else None
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+    except _XLSX_ERRORS:
+        raise _file_error(corrupt) from None
     if sheet is None:
         raise _file_error(_l("Tệp Excel không có trang tính nào."))
+    # The <dimension> a file declares can be a lie (A1:XFD1048576 would pad every row to
+    # 16,384 cells and add a million empty rows): read what is really there.
+    sheet.reset_dimensions()
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
-            for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-                yield number, list(values)
+            cells = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
+            for number, values in enumerate(cells, start=1):
+                if number > MAX_SHEET_ROW:
+                    break
+                if values.count(None) < len(values):  # skip empty rows cheaply
+                    yield number, list(values)
+        except _XLSX_ERRORS:
+            raise _file_error(corrupt) from None
         finally:
             workbook.close()
 
@@ -242,7 +290,7 @@ def _read_csv(data: bytes) -> Iterator[tuple[int, list[Any]]]:
     def rows() -> Iterator[tuple[int, list[Any]]]:
         try:
             for number, values in enumerate(reader, start=1):
-                yield number, list(values)
+                yield number, values[:MAX_COLUMNS]
         except csv.Error as exc:
             raise _file_error(_l("Tệp CSV sai định dạng ở dòng %(n)d.", n=reader.line_num)) from exc
 
@@ -253,7 +301,10 @@ def header_field(cell: Any) -> str | None:
     """Which column a header cell names, or None: 'Họ và tên (*)' → 'full_name'."""
     if cell is None:
         return None
-    key = slugify(_PARENTHESES.sub("", str(cell)))
+    text = str(cell)
+    if len(text) > MAX_ECHO:  # no header is that long (and slugifying it would cost)
+        return None
+    key = slugify(_PARENTHESES.sub("", text))
     if not key:
         return None
     if key in _ALIAS_TO_FIELD:
@@ -342,7 +393,7 @@ def _scientific_text(text: str) -> str:
             _l(
                 "Excel đã đổi số này sang dạng số mũ (%(text)s) và làm mất chữ số. "
                 "Hãy định dạng cột là Văn bản (Text) và nhập lại số đầy đủ.",
-                text=text,
+                text=_echo(text),
             )
         )
     return whole
@@ -364,7 +415,10 @@ def cell_text(value: Any, *, numeric: bool = False) -> tuple[str | None, bool]:
                 _l("Excel đã đổi ô này thành ngày/giờ. Hãy định dạng cột là Văn bản và nhập lại.")
             )
         return str(value), False
-    text = str(value).strip()
+    text = str(value)
+    if len(text) > MAX_CELL_LENGTH:  # checked first: a huge cell costs nothing more
+        raise CellError(_l("Ô dài quá %(n)d ký tự.", n=MAX_CELL_LENGTH))
+    text = text.strip()
     if numeric:
         compact = text.replace(" ", "")
         if _SCIENTIFIC.match(compact):
@@ -373,6 +427,13 @@ def cell_text(value: Any, *, numeric: bool = False) -> tuple[str | None, bool]:
         if match:
             return match.group(1), True
     return (text or None), False
+
+
+def _echo(text: str | None) -> str | None:
+    """Text to show back in the report, at most MAX_ECHO characters."""
+    if text is None or len(text) <= MAX_ECHO:
+        return text
+    return text[: MAX_ECHO - 1] + "…"
 
 
 def _flag(value: Any) -> bool:
@@ -443,10 +504,11 @@ def parse_row(
         except CellError as exc:
             errors.setdefault(name, []).append(exc.reason)
 
-    result.full_name = raw.get("full_name")
-    result.stall = raw.get("stall")
-    result.phone = raw.get("phone")
-    result.account_number = raw.get("account_number")
+    # Echoed as typed (cut short: one huge shared cell may be referenced by every row).
+    result.full_name = _echo(raw.get("full_name"))
+    result.stall = _echo(raw.get("stall"))
+    result.phone = _echo(raw.get("phone"))
+    result.account_number = _echo(raw.get("account_number"))
 
     vendor_input = {k: raw.get(k) for k in _VENDOR_COLUMNS if k not in errors}
     vendor_input["has_smartphone"] = raw.get("has_smartphone", False)
@@ -504,7 +566,7 @@ def _parse_account(
             _l(
                 "Không nhận ra ngân hàng “%(text)s”: ghi mã BIN 6 số hoặc tên viết tắt "
                 "(VCB, BIDV, Agribank, MB…).",
-                text=bank_text,
+                text=_echo(bank_text),
             )
         )
         return None

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, fields, validate
 
+from chopay.db import MAX_ID
 from chopay.markets.schemas import StrictSchema, Text, flag, invalid, one_of
 from chopay.vendors.codes import format_verify_code
 from chopay.vendors.models import AccountKind, OnboardingOrg, VendorStatus
@@ -164,7 +165,9 @@ class AccountBatchSchema(StrictSchema):
     """Accounts to approve or reject at once (the pending-accounts page)."""
 
     account_ids = fields.List(
-        fields.Integer(), required=True, validate=validate.Length(min=1, max=2000)
+        fields.Integer(validate=validate.Range(min=1, max=MAX_ID)),
+        required=True,
+        validate=validate.Length(min=1, max=2000),
     )
     reason = Text(_l("lý do từ chối"), max_length=300)
 
@@ -310,3 +313,72 @@ class ImportReportSchema(Schema):
     header_row = fields.Integer()
     columns = fields.Dict(keys=fields.String(), values=fields.String())
     rows = fields.List(fields.Nested(ImportRowSchema))
+
+
+# --- personal data: export and erasure on the vendor's request --------------------------
+
+
+class QrCodeExportSchema(QrCodeSchema):
+    is_dynamic = fields.Boolean()
+    amount_vnd = fields.Integer(allow_none=True)
+    purpose = fields.String(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    revoked_reason = fields.String(allow_none=True)
+
+
+class TransactionExportSchema(Schema):
+    id = fields.Integer()
+    amount_vnd = fields.Integer()
+    occurred_at = fields.DateTime()
+    local_day = fields.Date()
+    method = fields.String()
+    source = fields.String()
+    external_ref = fields.String()
+    note = fields.String(allow_none=True)
+    voided_at = fields.DateTime(allow_none=True)
+    void_reason = fields.String(allow_none=True)
+
+
+class LoginExportSchema(Schema):
+    username = fields.String()
+    full_name = fields.String(allow_none=True)
+    is_active = fields.Boolean()
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class MarketRefSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+
+
+class VendorExportSchema(Schema):
+    """Everything chopay holds about one vendor (Personal Data Protection Law 91/2025)."""
+
+    exported_at = fields.DateTime()
+    vendor = fields.Nested(VendorSchema)
+    market = fields.Nested(MarketRefSchema)
+    accounts = fields.List(fields.Nested(AccountSchema))
+    qr_codes = fields.List(fields.Nested(QrCodeExportSchema))
+    transactions = fields.List(fields.Nested(TransactionExportSchema))
+    logins = fields.List(fields.Nested(LoginExportSchema))
+
+
+class VendorEraseSchema(StrictSchema):
+    confirm = Text(
+        _l("mã xác nhận"),
+        max_length=40,
+        required=True,
+        metadata={"description": "The vendor's reference code, typed again to confirm"},
+    )
+
+
+class ErasureResultSchema(Schema):
+    vendor_id = fields.Integer()
+    accounts = fields.Integer()
+    qr_codes_revoked = fields.Integer()
+    transactions = fields.Integer()
+    inbound_payments = fields.Integer()
+    logins = fields.Integer()
+    audit_events = fields.Integer()

@@ -17,7 +17,7 @@ from chopay.audit.models import AuditEvent
 from chopay.audit.services import Origin, record_event
 from chopay.auth.models import User
 from chopay.auth.policy import Action, authorize, can, vendor_scope
-from chopay.db import utcnow
+from chopay.db import MAX_ID, utcnow
 from chopay.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -102,8 +102,8 @@ def account_snapshot(account: PaymentAccount) -> dict[str, Any]:
 
 
 def find_vendor(vendor_id: int) -> Vendor | None:
-    """The vendor with this id, or None."""
-    return db.session.get(Vendor, vendor_id)
+    """The vendor with this id, or None (also for ids no table can hold)."""
+    return db.session.get(Vendor, vendor_id) if 0 < vendor_id <= MAX_ID else None
 
 
 def get_vendor(vendor_id: int, *, actor: User, action: Action = Action.VIEW) -> Vendor:
@@ -117,7 +117,7 @@ def get_vendor(vendor_id: int, *, actor: User, action: Action = Action.VIEW) -> 
 
 def get_account(account_id: int, *, actor: User, action: Action = Action.VIEW) -> PaymentAccount:
     """The payment account, if the actor may see its vendor; 403 unless ``action`` allowed."""
-    account = db.session.get(PaymentAccount, account_id)
+    account = db.session.get(PaymentAccount, account_id) if 0 < account_id <= MAX_ID else None
     if account is None or not can(actor, Action.VIEW, account.vendor):
         raise NotFoundError(_l("Không tìm thấy tài khoản thanh toán số %(id)s.", id=account_id))
     authorize(actor, action, account.vendor)
@@ -549,6 +549,8 @@ def _load_batch(account_ids: Iterable[int], actor: User) -> list[PaymentAccount]
         raise NotFoundError(
             _l("Không tìm thấy tài khoản: %(ids)s.", ids=", ".join(map(str, missing)))
         )
+    for account_id in ids:  # no right to decide here at all: refused (403), not a problem row
+        authorize(actor, Action.APPROVE, by_id[account_id].vendor)
     problems: dict[str, list[Any]] = {}
     for account_id in ids:
         try:

@@ -8,6 +8,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from chopay.exports import safe_row
 from chopay.vietqr import BANKS
 
 TITLE = "DANH SÁCH TIỂU THƯƠNG ĐĂNG KÝ THANH TOÁN KHÔNG DÙNG TIỀN MẶT"
@@ -81,7 +82,7 @@ def build_template() -> io.BytesIO:
     banks = workbook.create_sheet("Ngân hàng")
     banks.append(("Tên viết tắt", "Mã BIN", "Tên đầy đủ"))
     for bank in sorted(BANKS, key=lambda b: b.short_name.lower()):
-        banks.append((bank.short_name, bank.bin, bank.name))
+        banks.append(safe_row((bank.short_name, bank.bin, bank.name)))
     for letter, width in (("A", 22), ("B", 10), ("C", 60)):
         banks.column_dimensions[letter].width = width
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -15,7 +16,7 @@ from chopay.auth.policy import Action, can
 from chopay.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from chopay.extensions import db
 from chopay.markets.services import get_market, list_markets
-from chopay.vendors import codes, importer, services, template
+from chopay.vendors import codes, importer, privacy, services, template
 from chopay.vendors.forms import field_errors, form_input, load_form
 from chopay.vendors.models import (
     VENDOR_TRANSITIONS,
@@ -28,6 +29,7 @@ from chopay.vendors.schemas import (
     AccountCreateSchema,
     AccountRejectSchema,
     VendorCreateSchema,
+    VendorExportSchema,
     VendorUpdateSchema,
 )
 from chopay.vietqr import BANKS
@@ -35,6 +37,7 @@ from chopay.vietqr import BANKS
 bp = Blueprint("vendors", __name__)
 
 PER_PAGE = 50
+MAX_PAGE = 100_000
 VENDOR_FIELDS = (
     "full_name",
     "stall",
@@ -125,7 +128,11 @@ def list_vendors() -> Any:
         actor=current_user, market=market, query=query or None, status=status or None
     )
     pagination = db.paginate(
-        stmt, page=request.args.get("page", 1, type=int), per_page=PER_PAGE, error_out=False
+        stmt,
+        # capped: a page number past any real list must not overflow the database's OFFSET
+        page=min(request.args.get("page", 1, type=int), MAX_PAGE),
+        per_page=PER_PAGE,
+        error_out=False,
     )
     ids = [v.id for v in pagination.items]
     with_qr = set(
@@ -210,6 +217,8 @@ def show_vendor(vendor_id: int) -> Any:
         and vendor.status != VendorStatus.LEFT,
         can_approve=may_approve,
         can_audit=can(current_user, Action.AUDIT, vendor),
+        can_export=can(current_user, Action.EXPORT_DATA, vendor),
+        can_erase=can(current_user, Action.ERASE_DATA, vendor) and not privacy.is_erased(vendor),
     )
 
 
@@ -241,6 +250,48 @@ def edit_vendor(vendor_id: int) -> Any:
         )
     db.session.commit()
     flash(_("Đã lưu thông tin tiểu thương."))
+    return redirect(url_for("vendors.show_vendor", vendor_id=vendor.id))
+
+
+# --- personal data on the vendor's request ------------------------------------------
+
+
+@bp.route("/vendors/<int:vendor_id>/export.json")
+def export_vendor(vendor_id: int) -> Any:
+    """Download everything held about the vendor as one JSON file (audited)."""
+    vendor = services.get_vendor(vendor_id, actor=current_user, action=Action.EXPORT_DATA)
+    data = privacy.export_vendor_data(vendor, actor=current_user, origin=request_origin())
+    body = json.dumps(VendorExportSchema().dump(data), ensure_ascii=False, indent=1)
+    db.session.commit()
+    response = Response(body, mimetype="application/json")
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="du-lieu-tieu-thuong-{vendor.reference}.json"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/vendors/<int:vendor_id>/erase", methods=["GET", "POST"])
+def erase_vendor(vendor_id: int) -> Any:
+    """Confirm (by typing the vendor's code), then erase the vendor's personal data."""
+    vendor = services.get_vendor(vendor_id, actor=current_user, action=Action.ERASE_DATA)
+    context = {"vendor": vendor, "market": vendor.market, "erased": privacy.is_erased(vendor)}
+    if request.method == "GET":
+        return _page("vendors/erase.html", errors={}, **context)
+    try:
+        privacy.check_confirmation(vendor, request.form.get("confirm"))
+        privacy.erase_vendor(vendor, actor=current_user, origin=request_origin())
+    except (InvalidInputError, ConflictError) as exc:
+        db.session.rollback()
+        return _page(
+            "vendors/erase.html",
+            exc.status_code,
+            errors=field_errors(exc),
+            message=exc.message,
+            **context,
+        )
+    db.session.commit()
+    flash(_("Đã xóa dữ liệu cá nhân của tiểu thương. Số liệu tổng hợp được giữ nguyên."))
     return redirect(url_for("vendors.show_vendor", vendor_id=vendor.id))
 
 
@@ -341,7 +392,7 @@ def _decide_pending(market: Any) -> Any:
         db.session.rollback()
         return _pending_page(
             market,
-            422,
+            403 if type(exc) is PermissionDeniedError else 422,
             message=getattr(exc, "message", None) or _("Chưa nhập lý do từ chối."),
             errors=field_errors(exc),
         )
