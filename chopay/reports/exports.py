@@ -18,10 +18,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from chopay.exports import safe_cell
 from chopay.reports.queries import CASHLESS
 from chopay.reports.services import AdoptionReport
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 METHOD_LABELS = {"vietqr": "VietQR", "ewallet": _l("ví điện tử"), "card": _l("thẻ")}
 
@@ -57,13 +56,6 @@ for _method in CASHLESS:
     COLUMN_LABELS[f"tx_value_{_method}"] = _l(
         "Giá trị %(method)s (đồng)", method=METHOD_LABELS.get(_method, _method)
     )
-
-
-def safe_text(value: Any) -> Any:
-    """A cell value a spreadsheet will not run: text starting with a formula sign is quoted."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def report_columns(report: AdoptionReport) -> list[str]:
@@ -111,9 +103,9 @@ def to_csv(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:
     """UTF-8 CSV with a byte-order mark, so Excel shows Vietnamese correctly."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([safe_text(h) for h in headers])
+    writer.writerow([safe_cell(h) for h in headers])
     for row in rows:
-        writer.writerow([safe_text(v) for v in row])
+        writer.writerow([safe_cell(v) for v in row])
     return buffer.getvalue().encode("utf-8-sig")
 
 
@@ -130,15 +122,15 @@ def to_xlsx(
     sheet.title = "Báo cáo"
     line = 1
     for text in (title, *notes):
-        sheet.cell(row=line, column=1, value=safe_text(text)).data_type = "s"
+        sheet.cell(row=line, column=1, value=safe_cell(text)).data_type = "s"
         line += 1
     header_row = line + 1 if notes or title else 1
     for col, header in enumerate(headers, start=1):
-        cell = sheet.cell(row=header_row, column=col, value=safe_text(header))
+        cell = sheet.cell(row=header_row, column=col, value=safe_cell(header))
         cell.font = Font(bold=True)
     for r, row in enumerate(rows, start=header_row + 1):
         for col, value in enumerate(row, start=1):
-            cell = sheet.cell(row=r, column=col, value=safe_text(value))
+            cell = sheet.cell(row=r, column=col, value=safe_cell(value))
             if isinstance(value, str):
                 cell.data_type = "s"  # never a formula, whatever the text
     for col, header in enumerate(headers, start=1):
