@@ -10,31 +10,12 @@ plus attributes for the rest, and decodes with ``QRPay(content)`` exposing
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from vietnam_qr_pay import QRPay, VietQRService
 
 from chopay.vietqr import build_payload, parse_payload
-
-SETTINGS = settings(database=None, deadline=None, max_examples=400)
-
-DIGITS = "0123456789"
-ALNUM = DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    bank_bin: str
-    account_number: str
-    service: str
-    amount: int | None
-    purpose: str | None
-    bill_number: str | None
-    merchant_name: str | None
-    merchant_city: str | None
+from tests.vietqr.strategies import ALNUM, DIGITS, PRINTABLE, SETTINGS, Inputs
 
 
 @st.composite

@@ -3,30 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from chopay.vietqr import VietQRError, build_payload, parse_payload
-
-SETTINGS = settings(database=None, deadline=None, max_examples=400)
-
-DIGITS = "0123456789"
-ALNUM = DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    bank_bin: str
-    account_number: str
-    service: str
-    amount: int | None
-    purpose: str | None
-    bill_number: str | None
-    merchant_name: str | None
-    merchant_city: str | None
+from tests.vietqr.strategies import ALNUM, DIGITS, PRINTABLE, SETTINGS, Inputs
 
 
 def ascii_text(limit: int) -> st.SearchStrategy[str | None]:
