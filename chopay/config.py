@@ -46,6 +46,14 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     PUBLIC_BASE_URL = "http://localhost:5000"
     JSON_SORT_KEYS = False
+    # How many reverse proxies (nginx, a load balancer) stand in front of the app and append
+    # to X-Forwarded-For / X-Forwarded-Proto. 0: none, the headers are ignored (a client could
+    # forge them); see wiring.register_proxy_fix.
+    TRUSTED_PROXIES = 0
+    # How long a worker process trusts what it read of an API token and its user (see
+    # chopay.auth.services.user_for_token): a revoked token, a deactivated user or a new
+    # role reach every worker within this many seconds. 0: read them on every request.
+    TOKEN_CACHE_SECONDS = 5.0
 
     @classmethod
     def from_env(cls, instance_path: str) -> dict[str, Any]:
@@ -65,6 +73,12 @@ class Config:
             values["REDIS_URL"] = env["CHOPAY_REDIS_URL"]
         if env.get("CHOPAY_PUBLIC_BASE_URL"):
             values["PUBLIC_BASE_URL"] = env["CHOPAY_PUBLIC_BASE_URL"].rstrip("/")
+        if env.get("CHOPAY_TRUSTED_PROXIES"):
+            values["TRUSTED_PROXIES"] = trusted_proxies(env["CHOPAY_TRUSTED_PROXIES"])
+        if env.get("CHOPAY_TOKEN_CACHE_SECONDS"):
+            values["TOKEN_CACHE_SECONDS"] = seconds_setting(
+                "CHOPAY_TOKEN_CACHE_SECONDS", env["CHOPAY_TOKEN_CACHE_SECONDS"], maximum=300
+            )
         values["SECRET_KEY"] = cls.secret_key(instance_path)
         return values
 
@@ -128,6 +142,28 @@ CONFIGS: dict[str, type[Config]] = {
     "production": ProductionConfig,
     "testing": TestingConfig,
 }
+
+
+def trusted_proxies(text: str) -> int:
+    """The number of proxy hops in CHOPAY_TRUSTED_PROXIES: a whole number from 0 to 10."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 2 and int(value) <= 10):
+        raise ConfigError(
+            f"CHOPAY_TRUSTED_PROXIES={text!r} must be the number (0 to 10) of reverse proxies "
+            "in front of the app: 0 (none, the default), 1 (nginx), 2 (a load balancer, nginx)."
+        )
+    return int(value)
+
+
+def seconds_setting(name: str, text: str, *, maximum: float) -> float:
+    """A number of seconds from the environment, 0 … maximum; ConfigError otherwise."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds") from None
+    if not 0 <= value <= maximum:
+        raise ConfigError(f"{name}={text!r} must be between 0 and {maximum:g} seconds")
+    return value
 
 
 def normalise_database_url(url: str) -> str:

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator, inspect
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    make_transient_to_detached,
+    mapped_column,
+    registry,
+)
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -73,6 +82,25 @@ class Base(DeclarativeBase):
 class TimestampMixin:
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+def adopt(session: Any, cls: type[T], values: Mapping[str, Any]) -> T:
+    """The session's instance of ``cls`` for a row whose column values are already known
+    (from a Core query, a cache, an ``INSERT … RETURNING``), without reading it again.
+
+    An instance already in the session's identity map wins. Otherwise a new one joins the
+    session as if a query had loaded it: no history (a flush writes nothing), columns not
+    in ``values`` expired (loaded on first access), relationships loaded lazily. The hot
+    paths use this where the ORM's row processing would cost more than the query."""
+    mapper = inspect(cls)
+    ident = tuple(values[mapper.get_property_by_column(c).key] for c in mapper.primary_key)
+    existing = session.identity_map.get(mapper.identity_key_from_primary_key(ident))
+    if existing is not None:
+        return existing  # type: ignore[no-any-return]
+    obj = cls(**values)
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj
 
 
 def render_alembic_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -159,6 +159,16 @@ def db(app: Flask) -> Iterator[Any]:
 
 
 @pytest.fixture(autouse=True)
+def _forget_api_tokens() -> Iterator[None]:
+    """Worker processes cache token owners (chopay.auth.services); tests start with none."""
+    from chopay.auth.services import forget_tokens
+
+    forget_tokens()
+    yield
+    forget_tokens()
+
+
+@pytest.fixture(autouse=True)
 def _restore_rate_limiter() -> Iterator[None]:
     """Flask-Limiter's object is shared by every app in the process and init_app sets its
     ``enabled`` flag; a test that builds an app with limits on must not leave them on."""

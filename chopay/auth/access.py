@@ -58,8 +58,10 @@ def load_user_from_request(req: Any) -> Any:
     user = user_for_token(token)
     if user is not None:
         g.auth_via_token = True
-        if db.session.dirty:
-            db.session.commit()  # last_used_at, before the request's own work starts
+    if db.session().in_transaction():
+        # A cache miss read the token (and maybe wrote last_used_at): end that transaction
+        # before the request's own work starts.
+        db.session.commit()
     return user
 
 

@@ -7,18 +7,22 @@ import hashlib
 import itertools
 import logging
 import secrets
+import time
+from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, event, func, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chopay.admin_units.models import AdminUnit
 from chopay.audit.services import Origin, record_event
 from chopay.auth.models import ApiToken, Role, User
 from chopay.auth.policy import Action, can
-from chopay.db import utcnow
+from chopay.db import adopt, utcnow
 from chopay.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -308,23 +312,75 @@ def revoke_token(token_id: int, *, actor: User) -> ApiToken:
     return row
 
 
+# ---- bearer tokens on the hot path -------------------------------------------------------
+#
+# Every API call presents a token. Reading the token and its user through the ORM cost
+# more CPU than recording a payment, so a process keeps, for TOKEN_CACHE_SECONDS, the
+# user's column values per token digest. A change to any user or token made through
+# this process clears the whole cache at once (see ``_forget_on_change``); other worker
+# processes see it within TOKEN_CACHE_SECONDS (default 5 s: a revoked token, a
+# deactivated user or a changed role take effect everywhere within that time).
+
+
+@dataclass(frozen=True, slots=True)
+class _KnownToken:
+    user: dict[str, Any]  # the user's column values
+    expires: float  # time.monotonic()
+
+
+_TOKENS: dict[str, _KnownToken] = {}
+_TOKENS_MAX = 10_000
+_USER_COLUMNS = tuple(User.__table__.c)
+_USER_KEYS = tuple(sa_inspect(User).get_property_by_column(c).key for c in _USER_COLUMNS)
+_TOKEN_LOOKUP = (
+    select(ApiToken.id, ApiToken.revoked_at, ApiToken.last_used_at, *_USER_COLUMNS)
+    .join(User, User.id == ApiToken.user_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
+def forget_tokens() -> None:
+    """Drop this process's cached token owners (the next request reads them again)."""
+    _TOKENS.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_change(session: Session, flush_context: Any) -> None:
+    """A user or token written through this process: forget every cached owner."""
+    if not _TOKENS:
+        return
+    for obj in itertools.chain(session.new, session.dirty, session.deleted):
+        if isinstance(obj, User | ApiToken):
+            _TOKENS.clear()
+            return
+
+
 def user_for_token(token: str) -> User | None:
     """The active user owning this unrevoked token, else None."""
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    # One query for the token and its user: this runs on every API request.
-    row = db.session.scalar(
-        select(ApiToken)
-        .options(joinedload(ApiToken.user))
-        .where(ApiToken.token_hash == _hash_token(token))
-    )
-    if row is None or row.revoked_at is not None or not row.user.is_active:
+    digest = _hash_token(token)
+    clock = time.monotonic()
+    known = _TOKENS.get(digest)
+    if known is not None and known.expires > clock:
+        return adopt(db.session, User, known.user)
+    # One Core query for the token and its user's columns.
+    conn = db.session.connection()
+    row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+    if row is None or row.revoked_at is not None or not row.is_active:
+        _TOKENS.pop(digest, None)
         return None
+    values = dict(zip(_USER_KEYS, row[3:], strict=True))
     now = utcnow()
     # Writing on every request would serialise API traffic on one row; once a minute is enough.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        row.last_used_at = now
-    return row.user
+        conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 0)
+    if seconds > 0:
+        if len(_TOKENS) >= _TOKENS_MAX:
+            _TOKENS.clear()
+        _TOKENS[digest] = _KnownToken(values, clock + seconds)
+    return adopt(db.session, User, values)
 
 
 def bearer_token(header: str | None) -> str | None:

@@ -30,6 +30,7 @@ from chopay.transactions.schemas import (
     TransactionSchema,
     VoidSchema,
     WebhookResultSchema,
+    dump_transaction,
 )
 
 blp = Blueprint(
@@ -38,8 +39,6 @@ blp = Blueprint(
     description="Payment ledger: report, list, void; bank-statement import; held lines; "
     "signed provider webhooks.",
 )
-
-_SINGLE = SingleResultSchema()
 
 
 def _json(body: Any, status: int) -> Response:
@@ -111,15 +110,14 @@ def post_transactions() -> Any:
             "_schema", _l("Cần một đối tượng JSON hoặc một danh sách các đối tượng.")
         )
     row, created = services.record_transaction(body, actor=current_user)
-    result = {
+    payload = {  # SingleResultSchema's shape
         "index": 0,
         "status": services.CREATED if created else services.DUPLICATE,
         "id": row.id,
         "external_ref": row.external_ref,
         "error": None,
-        "transaction": row,
+        "transaction": dump_transaction(row),  # before the commit expires the row
     }
-    payload = _SINGLE.dump(result)  # before the commit expires the row: no reload
     db.session.commit()
     return _json(payload, 201 if created else 200)
 

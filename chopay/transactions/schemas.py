@@ -340,6 +340,29 @@ class TransactionSchema(Schema):
     created_at = fields.DateTime()
 
 
+def dump_transaction(row: Any) -> dict[str, Any]:
+    """``TransactionSchema().dump(row)``, written out: the single-payment POST answers
+    with it on every call, and marshmallow's field machinery costs more than the insert.
+    A test checks both give the same JSON."""
+    voided_at = row.voided_at
+    return {
+        "id": row.id,
+        "vendor_id": row.vendor_id,
+        "market_id": row.market_id,
+        "amount": row.amount_vnd,
+        "occurred_at": row.occurred_at.isoformat(),
+        "local_day": row.local_day.isoformat(),
+        "method": str(row.method),
+        "source": str(row.source),
+        "external_ref": row.external_ref,
+        "note": row.note,
+        "voided": voided_at is not None,
+        "voided_at": voided_at.isoformat() if voided_at is not None else None,
+        "void_reason": row.void_reason,
+        "created_at": row.created_at.isoformat(),
+    }
+
+
 class ErrorBodySchema(Schema):
     code = fields.String()
     message = fields.String()

@@ -30,11 +30,13 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import joinedload, load_only, make_transient_to_detached
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from chopay.audit.services import Origin, record_event
 from chopay.auth.policy import Action, authorize, can, market_scope, vendor_scope
-from chopay.db import utcnow
+from chopay.db import adopt, utcnow
 from chopay.errors import (
     ChopayError,
     ConflictError,
@@ -267,17 +269,48 @@ def source_for(actor: Any, vendor: Vendor) -> Source:
     return Source.VENDOR if getattr(actor, "vendor_id", None) == vendor.id else Source.BOARD
 
 
-# Built once (hot path): vendors with their market, as the policy needs both.
-_VENDORS_BY_ID = (
-    select(Vendor)
-    .options(
-        load_only(Vendor.id, Vendor.market_id, Vendor.status),
-        joinedload(Vendor.market).load_only(
-            Market.id, Market.legacy_commune_id, Market.new_commune_id
-        ),
+# Built once (hot path): vendors with their market's columns, as the policy needs both.
+_VENDOR_FACTS = (
+    select(
+        Vendor.id,
+        Vendor.market_id,
+        Vendor.status,
+        Market.legacy_commune_id,
+        Market.new_commune_id,
     )
+    .join(Market, Market.id == Vendor.market_id)
     .where(Vendor.id.in_(bindparam("ids", expanding=True)))
 )
+
+
+def vendors_with_markets(ids: Iterable[int]) -> dict[int, Vendor]:
+    """Vendors by id, each with its market, for policy checks: one Core query, the rows
+    adopted into the session (see ``chopay.db.adopt``) instead of going through the ORM's
+    row processing, which costs more than the query on the hot path."""
+    wanted = sorted(set(ids))
+    vendors: dict[int, Vendor] = {}
+    session = db.session
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        rows = session.connection().execute(
+            _VENDOR_FACTS, {"ids": wanted[start : start + _LOOKUP_CHUNK]}
+        )
+        for vendor_id, market_id, status, legacy_commune_id, new_commune_id in rows:
+            market = adopt(
+                session,
+                Market,
+                {
+                    "id": market_id,
+                    "legacy_commune_id": legacy_commune_id,
+                    "new_commune_id": new_commune_id,
+                },
+            )
+            vendor = adopt(
+                session, Vendor, {"id": vendor_id, "market_id": market_id, "status": status}
+            )
+            if "market" not in sa_inspect(vendor).dict:
+                set_committed_value(vendor, "market", market)
+            vendors[vendor_id] = vendor
+    return vendors
 
 
 def record_payments(
@@ -308,12 +341,7 @@ def record_payments(
                 index, REJECTED, external_ref=ref if isinstance(ref, str) else None, exc=exc
             )
 
-    vendor_ids = {p.vendor_id for _, p in parsed}
-    vendors: dict[int, Vendor] = {}
-    for start in range(0, len(vendor_ids), _LOOKUP_CHUNK):
-        chunk = sorted(vendor_ids)[start : start + _LOOKUP_CHUNK]
-        for vendor in db.session.scalars(_VENDORS_BY_ID, {"ids": chunk}):
-            vendors[vendor.id] = vendor
+    vendors = vendors_with_markets(p.vendor_id for _, p in parsed)
     # Per vendor, once: (market_id, source, has left) if the actor may record for it.
     facts: dict[int, tuple[int, str, bool] | None] = {
         vid: (v.market_id, source_for(actor, v).value, v.status == VendorStatus.LEFT)
@@ -445,17 +473,19 @@ def record_transaction(
     if result.values is not None and result.id is not None:
         # Created now: every column is known, so the row joins the session as persistent
         # without being read back (one round trip less on the hot path).
-        row = Transaction(
-            id=result.id,
-            local_day=local_day(result.values["occurred_at"]),
-            webhook_source_id=None,
-            voided_at=None,
-            voided_by_id=None,
-            void_reason=None,
-            **result.values,
+        row = adopt(
+            db.session,
+            Transaction,
+            {
+                "id": result.id,
+                "local_day": local_day(result.values["occurred_at"]),
+                "webhook_source_id": None,
+                "voided_at": None,
+                "voided_by_id": None,
+                "void_reason": None,
+                **result.values,
+            },
         )
-        make_transient_to_detached(row)
-        db.session.add(row)
         return row, True
     stored = db.session.get(Transaction, result.id) if result.id is not None else None
     if stored is None:  # cannot happen: created and duplicate results carry a stored id

@@ -292,3 +292,32 @@ def test_openapi_documents_the_ledger(client: Any, db: Any) -> None:
     assert one_of[1]["maxItems"] == 1000
     assert "dd/mm/yyyy hh:mm" in spec["paths"]["/api/v1/transactions/import"]["post"]["description"]
     assert "X-Chopay-Signature" in spec["paths"]["/api/v1/webhooks/{source}"]["post"]["description"]
+
+
+def test_single_post_answers_exactly_what_the_documented_schema_dumps(
+    client: Any, auth: Any, db: Any, world: World
+) -> None:
+    """The hot path writes its JSON by hand; it must match marshmallow's dump of
+    TransactionSchema for a new row, a duplicate, and a duplicate of a voided row."""
+    from chopay.transactions.models import Transaction
+    from chopay.transactions.schemas import TransactionSchema
+
+    headers = auth.token_headers(world.board)
+    body = payment(world.vendor, "shape-1", amount=123_000, method="ewallet", note="Bánh")
+    created = client.post(URL, json=body, headers=headers).get_json()
+
+    def stored(tx_id: int) -> dict[str, Any]:
+        db.session.expire_all()
+        dumped: dict[str, Any] = TransactionSchema().dump(db.session.get(Transaction, tx_id))
+        return dumped
+
+    assert created["transaction"] == stored(created["id"])
+    assert created["transaction"]["note"] == "Bánh"
+    void = client.post(
+        f"{URL}/{created['id']}/void", json={"reason": "Khách trả lại"}, headers=headers
+    )
+    assert void.status_code == 200
+    again = client.post(URL, json=body, headers=headers).get_json()
+    assert again["status"] == "duplicate"
+    assert again["transaction"] == stored(created["id"])
+    assert again["transaction"]["voided"] is True
