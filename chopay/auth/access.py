@@ -48,7 +48,7 @@ def request_origin() -> Origin:
 
 def load_user_from_request(req: Any) -> Any:
     """Flask-Login request loader: the owner of a valid bearer token on an API call."""
-    from chopay.auth.services import bearer_token, user_for_token
+    from chopay.auth.services import TOKEN_TOUCHED, bearer_token, user_for_token
 
     if not req.path.startswith("/api/"):
         return None
@@ -58,10 +58,8 @@ def load_user_from_request(req: Any) -> Any:
     user = user_for_token(token)
     if user is not None:
         g.auth_via_token = True
-    if db.session().in_transaction():
-        # A cache miss read the token (and maybe wrote last_used_at): end that transaction
-        # before the request's own work starts.
-        db.session.commit()
+    if db.session.info.pop(TOKEN_TOUCHED, False):
+        db.session.commit()  # last_used_at, before the request's own work starts
     return user
 
 

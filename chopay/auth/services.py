@@ -329,6 +329,8 @@ class _KnownToken:
 
 
 _TOKENS: dict[str, _KnownToken] = {}
+# Set in the session's info when user_for_token wrote last_used_at: the caller commits it.
+TOKEN_TOUCHED = "chopay.token_touched"  # noqa: S105 - a dict key, not a secret
 _TOKENS_MAX = 10_000
 _USER_COLUMNS = tuple(User.__table__.c)
 _USER_KEYS = tuple(sa_inspect(User).get_property_by_column(c).key for c in _USER_COLUMNS)
@@ -375,6 +377,7 @@ def user_for_token(token: str) -> User | None:
     # Writing on every request would serialise API traffic on one row; once a minute is enough.
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+        db.session.info[TOKEN_TOUCHED] = True
     seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 0)
     if seconds > 0:
         if len(_TOKENS) >= _TOKENS_MAX:

@@ -30,13 +30,18 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from chopay.audit.services import Origin, record_event
-from chopay.auth.policy import Action, authorize, can, market_scope, vendor_scope
-from chopay.db import adopt, utcnow
+from chopay.auth.policy import (
+    Action,
+    authorize,
+    can,
+    market_scope,
+    vendor_scope,
+    vendors_permitted,
+)
+from chopay.db import utcnow
 from chopay.errors import (
     ChopayError,
     ConflictError,
@@ -264,53 +269,35 @@ def _conflict_error() -> ChopayError:
     )
 
 
-def source_for(actor: Any, vendor: Vendor) -> Source:
-    """``vendor`` when vendors report their own sales, ``board`` when someone reports for them."""
-    return Source.VENDOR if getattr(actor, "vendor_id", None) == vendor.id else Source.BOARD
+_VENDOR_IDS = bindparam("ids", expanding=True)
 
 
-# Built once (hot path): vendors with their market's columns, as the policy needs both.
-_VENDOR_FACTS = (
-    select(
+def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str, bool] | None]:
+    """Per existing vendor id: (market_id, source, has left) when the actor may record
+    its payments, else None. One Core query, the policy's rule evaluated in it
+    (``vendors_permitted``): loading vendors and markets as ORM objects for ``can`` cost
+    more than recording the payment."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    own_vendor = getattr(actor, "vendor_id", None)
+    stmt = select(
         Vendor.id,
         Vendor.market_id,
         Vendor.status,
-        Market.legacy_commune_id,
-        Market.new_commune_id,
-    )
-    .join(Market, Market.id == Vendor.market_id)
-    .where(Vendor.id.in_(bindparam("ids", expanding=True)))
-)
-
-
-def vendors_with_markets(ids: Iterable[int]) -> dict[int, Vendor]:
-    """Vendors by id, each with its market, for policy checks: one Core query, the rows
-    adopted into the session (see ``chopay.db.adopt``) instead of going through the ORM's
-    row processing, which costs more than the query on the hot path."""
-    wanted = sorted(set(ids))
-    vendors: dict[int, Vendor] = {}
-    session = db.session
+        vendors_permitted(actor, Action.RECORD_PAYMENT).label("allowed"),
+    ).where(Vendor.id.in_(_VENDOR_IDS))
+    facts: dict[int, tuple[int, str, bool] | None] = {}
+    conn = db.session.connection()
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        rows = session.connection().execute(
-            _VENDOR_FACTS, {"ids": wanted[start : start + _LOOKUP_CHUNK]}
-        )
-        for vendor_id, market_id, status, legacy_commune_id, new_commune_id in rows:
-            market = adopt(
-                session,
-                Market,
-                {
-                    "id": market_id,
-                    "legacy_commune_id": legacy_commune_id,
-                    "new_commune_id": new_commune_id,
-                },
+        for vendor_id, market_id, status, allowed in conn.execute(
+            stmt, {"ids": wanted[start : start + _LOOKUP_CHUNK]}
+        ):
+            source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
+            facts[vendor_id] = (
+                (market_id, source.value, status == VendorStatus.LEFT) if allowed else None
             )
-            vendor = adopt(
-                session, Vendor, {"id": vendor_id, "market_id": market_id, "status": status}
-            )
-            if "market" not in sa_inspect(vendor).dict:
-                set_committed_value(vendor, "market", market)
-            vendors[vendor_id] = vendor
-    return vendors
+    return facts
 
 
 def record_payments(
@@ -341,14 +328,7 @@ def record_payments(
                 index, REJECTED, external_ref=ref if isinstance(ref, str) else None, exc=exc
             )
 
-    vendors = vendors_with_markets(p.vendor_id for _, p in parsed)
-    # Per vendor, once: (market_id, source, has left) if the actor may record for it.
-    facts: dict[int, tuple[int, str, bool] | None] = {
-        vid: (v.market_id, source_for(actor, v).value, v.status == VendorStatus.LEFT)
-        if can(actor, Action.RECORD_PAYMENT, v)
-        else None
-        for vid, v in vendors.items()
-    }
+    facts = recording_rights(actor, (p.vendor_id for _, p in parsed))
 
     latest = now + MAX_SKEW
     reporter_id = getattr(actor, "id", None)
@@ -458,35 +438,44 @@ def _outcome(
     return ItemResult(index, REJECTED, external_ref=payment.external_ref, exc=_conflict_error())
 
 
+@dataclass(frozen=True, slots=True)
+class NewPayment:
+    """A ledger row recorded just now, as the values written: answering with it needs no
+    ORM object and no read back. Same attribute names as ``Transaction``."""
+
+    id: int
+    vendor_id: int
+    market_id: int
+    amount_vnd: int
+    occurred_at: dt.datetime
+    local_day: dt.date
+    method: str
+    source: str
+    external_ref: str
+    reporter_id: int | None
+    note: str | None
+    created_at: dt.datetime
+    webhook_source_id: int | None = None
+    voided_at: dt.datetime | None = None
+    voided_by_id: int | None = None
+    void_reason: str | None = None
+
+
 def record_transaction(
     raw: Any,
     *,
     actor: Any,
     now: dt.datetime | None = None,
     default_time: dt.datetime | None = None,
-) -> tuple[Transaction, bool]:
+) -> tuple[Transaction | NewPayment, bool]:
     """Record one payment; returns (row, created). A duplicate returns the stored row with
     ``created`` False. Raises the item's error (422/403/404/409) when it is refused."""
     (result,) = record_payments([raw], actor=actor, now=now, default_time=default_time)
     if result.exc is not None:
         raise result.exc
     if result.values is not None and result.id is not None:
-        # Created now: every column is known, so the row joins the session as persistent
-        # without being read back (one round trip less on the hot path).
-        row = adopt(
-            db.session,
-            Transaction,
-            {
-                "id": result.id,
-                "local_day": local_day(result.values["occurred_at"]),
-                "webhook_source_id": None,
-                "voided_at": None,
-                "voided_by_id": None,
-                "void_reason": None,
-                **result.values,
-            },
-        )
-        return row, True
+        values = result.values
+        return NewPayment(id=result.id, local_day=local_day(values["occurred_at"]), **values), True
     stored = db.session.get(Transaction, result.id) if result.id is not None else None
     if stored is None:  # cannot happen: created and duplicate results carry a stored id
         raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))

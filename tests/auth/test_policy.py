@@ -113,3 +113,27 @@ def test_every_role_has_a_rule_table_entry() -> None:
 
     for table in (MARKET_RIGHTS, VENDOR_RIGHTS, UNIT_RIGHTS, GLOBAL_RIGHTS):
         assert set(table) == set(Role)
+
+
+@pytest.mark.parametrize("action", list(Action))
+def test_vendors_permitted_in_sql_agrees_with_can_for_every_role_and_vendor(
+    db: Any, world: dict[str, Any], action: Action
+) -> None:
+    """The hot path asks the database (vendors_permitted); everything else asks can():
+    for every user, action and vendor they must give the same answer."""
+    from chopay.auth.policy import vendors_permitted
+
+    inactive = UserFactory.board(world["daitu"], is_active=False)
+    marketless = UserFactory(role=Role.HELPER)
+    users = [*(v for k, v in world.items() if k not in ("daitu", "songcong", "v1", "v2"))]
+    users += [inactive, marketless, None]
+    vendors = [world["v1"], world["v2"], VendorFactory(market=world["daitu"])]
+    for user in users:
+        rows = db.session.execute(
+            select(Vendor.id, vendors_permitted(user, action).label("ok")).where(
+                Vendor.id.in_([v.id for v in vendors])
+            )
+        ).all()
+        in_sql = {vid: bool(ok) for vid, ok in rows}
+        in_python = {v.id: can(user, action, v) for v in vendors}
+        assert in_sql == in_python, (getattr(user, "role", None), action)

@@ -216,9 +216,10 @@ def test_void_takes_the_payment_out_of_the_totals_and_is_audited(db: Any, world:
     gone, _ = services.record_transaction(
         payment(world.vendor, "v-2", amount=20_000), actor=world.board
     )
-    services.void_transaction(gone.id, actor=world.board, reason="Khách trả lại hàng")
-    assert gone.is_voided and gone.void_reason == "Khách trả lại hàng"
-    assert gone.voided_by_id == world.board.id
+    voided = services.void_transaction(gone.id, actor=world.board, reason="Khách trả lại hàng")
+    assert voided.id == gone.id
+    assert voided.is_voided and voided.void_reason == "Khách trả lại hàng"
+    assert voided.voided_by_id == world.board.id
     (_, _, count, value) = rollup(db, world.vendor.id)[0]
     assert (count, value) == (1, keep.amount_vnd)
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "transaction.void"))
