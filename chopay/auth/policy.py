@@ -224,20 +224,23 @@ def vendor_scope(user: Any) -> ColumnElement[bool]:
     return Vendor.market_id.in_(select(Market.id).where(market_scope(actor)))
 
 
-def vendors_permitted(user: Any, action: Action) -> ColumnElement[bool]:
-    """A condition on ``Vendor``, true where ``can(user, action, vendor)`` is: for hot
-    paths that check many vendors (or one, often) in the query that reads them."""
+def can_by_ids(user: Any, action: Action, vendor_id: int, market_id: int) -> bool | None:
+    """``can(user, action, vendor)`` decided from the vendor's id and market id alone, for
+    hot paths that read vendors as plain rows; None when the answer needs more of the
+    vendor's market (an officer's unit, a helper's markets): ask ``can`` then."""
     actor = _active_user(user)
     if actor is None:
-        return false()
+        return False
     role = Role(actor.role)
     if role == Role.ADMIN:
-        return true()
+        return True
     if action not in VENDOR_RIGHTS[role]:
-        return false()
+        return False
+    if role == Role.VENDOR:
+        return bool(actor.vendor_id == vendor_id)
     if role == Role.BOARD:
-        return Vendor.market_id == actor.market_id if actor.market_id is not None else false()
-    return vendor_scope(actor)
+        return bool(actor.market_id == market_id)
+    return None
 
 
 # (label, endpoint, action, roles) of the main menu; an entry shows when the endpoint

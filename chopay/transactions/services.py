@@ -37,9 +37,9 @@ from chopay.auth.policy import (
     Action,
     authorize,
     can,
+    can_by_ids,
     market_scope,
     vendor_scope,
-    vendors_permitted,
 )
 from chopay.db import utcnow
 from chopay.errors import (
@@ -269,34 +269,45 @@ def _conflict_error() -> ChopayError:
     )
 
 
-_VENDOR_IDS = bindparam("ids", expanding=True)
+_VENDOR_ROWS = select(Vendor.id, Vendor.market_id, Vendor.status).where(
+    Vendor.id.in_(bindparam("ids", expanding=True))
+)
 
 
 def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str, bool] | None]:
     """Per existing vendor id: (market_id, source, has left) when the actor may record
-    its payments, else None. One Core query, the policy's rule evaluated in it
-    (``vendors_permitted``): loading vendors and markets as ORM objects for ``can`` cost
-    more than recording the payment."""
+    its payments, else None. Vendors are read as plain rows and the policy decides from
+    their ids (``can_by_ids``); only when that is not enough are they loaded as objects
+    for ``can``. Loading vendors and markets through the ORM cost more than recording
+    the payment."""
     wanted = sorted(set(ids))
-    if not wanted:
-        return {}
     own_vendor = getattr(actor, "vendor_id", None)
-    stmt = select(
-        Vendor.id,
-        Vendor.market_id,
-        Vendor.status,
-        vendors_permitted(actor, Action.RECORD_PAYMENT).label("allowed"),
-    ).where(Vendor.id.in_(_VENDOR_IDS))
     facts: dict[int, tuple[int, str, bool] | None] = {}
+    undecided: list[int] = []
     conn = db.session.connection()
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        for vendor_id, market_id, status, allowed in conn.execute(
-            stmt, {"ids": wanted[start : start + _LOOKUP_CHUNK]}
-        ):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        for vendor_id, market_id, status in conn.execute(_VENDOR_ROWS, {"ids": chunk}):
+            allowed = can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
+            if allowed is None:
+                undecided.append(vendor_id)
             source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
             facts[vendor_id] = (
                 (market_id, source.value, status == VendorStatus.LEFT) if allowed else None
             )
+    for start in range(0, len(undecided), _LOOKUP_CHUNK):
+        for vendor in db.session.scalars(
+            select(Vendor)
+            .options(joinedload(Vendor.market))
+            .where(Vendor.id.in_(undecided[start : start + _LOOKUP_CHUNK]))
+        ):
+            if can(actor, Action.RECORD_PAYMENT, vendor):
+                source = Source.VENDOR if own_vendor == vendor.id else Source.BOARD
+                facts[vendor.id] = (
+                    vendor.market_id,
+                    source.value,
+                    vendor.status == VendorStatus.LEFT,
+                )
     return facts
 
 
