@@ -22,6 +22,7 @@ Both return exactly the rows that were inserted.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -243,3 +244,30 @@ def upsert_rollups(rows: Sequence[tuple[int, dt.date, str, int, int, int]]) -> N
         _SQLITE_ROLLUPS,
         [(r[0], r[1].isoformat(), r[2], r[3], r[4], r[5]) for r in rows],
     )
+
+
+# Tables and columns the ledger looks rows up in by (source, external_ref).
+_REF_LOOKUPS = {
+    ("transactions", "external_ref, id, vendor_id, amount_vnd, method"),
+    ("inbound_payments", "external_ref, id, status"),
+}
+
+
+def rows_by_ref(table: str, columns: str, source: str, refs: Sequence[str]) -> list[Any]:
+    """``SELECT columns FROM table WHERE source = … AND external_ref IN refs`` as ONE
+    statement with ONE parameter however many refs there are: an array on PostgreSQL,
+    a JSON list on SQLite (``json_each``). A compiled ``IN`` with thousands of bound
+    values costs more to build and send than the lookup itself."""
+    if (table, columns) not in _REF_LOOKUPS:
+        raise ValueError(f"not a ledger lookup: {table} ({columns})")
+    if not refs:
+        return []
+    conn = db.session.connection()
+    if _dialect() == "postgresql":
+        sql = f"SELECT {columns} FROM {table} WHERE source = %s AND external_ref = ANY(%s)"  # noqa: S608 - fixed names only
+        return list(conn.exec_driver_sql(sql, (source, list(refs))))
+    sql = (
+        f"SELECT {columns} FROM {table} WHERE source = ? "  # noqa: S608 - fixed names only
+        "AND external_ref IN (SELECT value FROM json_each(?))"
+    )
+    return list(conn.exec_driver_sql(sql, (source, json.dumps(list(refs)))))

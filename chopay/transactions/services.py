@@ -26,7 +26,6 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
-    text,
     true,
     update,
 )
@@ -181,22 +180,10 @@ def insert_transactions(
 
 def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[int, int, int, str]]:
     """external_ref -> (id, vendor_id, amount_vnd, method) of rows already in the ledger."""
-    table = rollups.LEDGER
-    wanted = sorted(set(refs))
-    found: dict[str, tuple[int, int, int, str]] = {}
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        chunk = wanted[start : start + _LOOKUP_CHUNK]
-        for row in db.session.execute(
-            select(
-                table.c.external_ref,
-                table.c.id,
-                table.c.vendor_id,
-                table.c.amount_vnd,
-                table.c.method,
-            ).where(table.c.source == source, table.c.external_ref.in_(chunk))
-        ):
-            found[row[0]] = (row[1], row[2], row[3], row[4])
-    return found
+    rows = bulk.rows_by_ref(
+        "transactions", "external_ref, id, vendor_id, amount_vnd, method", source, sorted(set(refs))
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
 # ---- reporting payments (API, pages) --------------------------------------------------------
@@ -272,6 +259,8 @@ def _conflict_error() -> ChopayError:
 _VENDOR_ROWS = select(Vendor.id, Vendor.market_id, Vendor.status).where(
     Vendor.id.in_(bindparam("ids", expanding=True))
 )
+# One vendor (a single payment): a fixed statement, nothing expanded per call.
+_VENDOR_ROW = select(Vendor.id, Vendor.market_id, Vendor.status).where(Vendor.id == bindparam("id"))
 
 
 def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str, bool] | None]:
@@ -287,7 +276,11 @@ def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str
     conn = db.session.connection()
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[start : start + _LOOKUP_CHUNK]
-        for vendor_id, market_id, status in conn.execute(_VENDOR_ROWS, {"ids": chunk}):
+        if len(chunk) == 1:
+            rows = conn.execute(_VENDOR_ROW, {"id": chunk[0]})
+        else:
+            rows = conn.execute(_VENDOR_ROWS, {"ids": chunk})
+        for vendor_id, market_id, status in rows:
             allowed = can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
             if allowed is None:
                 undecided.append(vendor_id)
@@ -725,50 +718,17 @@ def hold_inbound(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
         if item["external_ref"] not in ids:
             missing.setdefault(item["source"], []).append(item["external_ref"])
     for source, refs in missing.items():
-        for start in range(0, len(refs), _LOOKUP_CHUNK):
-            batch = refs[start : start + _LOOKUP_CHUNK]
-            ids.update(
-                {
-                    ref: iid
-                    for iid, ref in db.session.execute(
-                        select(table.c.id, table.c.external_ref).where(
-                            table.c.source == source, table.c.external_ref.in_(batch)
-                        )
-                    )
-                }
-            )
+        rows = bulk.rows_by_ref("inbound_payments", "external_ref, id, status", source, refs)
+        ids.update({ref: inbound_id for ref, inbound_id, _ in rows})
     return ids
-
-
-_HELD_ONE = text(
-    "SELECT id, external_ref, status FROM inbound_payments "
-    "WHERE source = :source AND external_ref = :ref"
-)
 
 
 def held_refs(source: str, refs: Iterable[str]) -> dict[str, tuple[int, str]]:
     """external_ref -> (inbound id, status) of lines already held for a board."""
-    table = rollups.INBOUND
-    wanted = sorted(set(refs))
-    if len(wanted) == 1:  # a webhook: one prepared statement, nothing to build
-        row = (
-            db.session.connection().execute(_HELD_ONE, {"source": source, "ref": wanted[0]}).first()
-        )
-        return {} if row is None else {row[1]: (row[0], row[2])}
-    found: dict[str, tuple[int, str]] = {}
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        chunk = wanted[start : start + _LOOKUP_CHUNK]
-        found.update(
-            {
-                ref: (iid, status)
-                for iid, ref, status in db.session.execute(
-                    select(table.c.id, table.c.external_ref, table.c.status).where(
-                        table.c.source == source, table.c.external_ref.in_(chunk)
-                    )
-                )
-            }
-        )
-    return found
+    rows = bulk.rows_by_ref(
+        "inbound_payments", "external_ref, id, status", source, sorted(set(refs))
+    )
+    return {ref: (inbound_id, status) for ref, inbound_id, status in rows}
 
 
 def settle_held(
