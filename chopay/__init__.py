@@ -45,4 +45,5 @@ def create_app(config: str | dict[str, Any] | None = None) -> Flask:
     wiring.register_cli(app)
     wiring.register_template_helpers(app)
     wiring.register_security_headers(app)
+    wiring.register_proxy_fix(app)  # client address behind nginx (CHOPAY_TRUSTED_PROXIES)
     return app

@@ -5,7 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from flask_babel import lazy_gettext as _l
+
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Short names of 10⁹, 10⁶ and 10³ đồng on chart axes and in the PDF summary (1,2 tr; 1,2 m).
+MONEY_UNITS = (_l("tỷ"), _l("tr"), _l("nghìn"))
 
 
 def format_number(value: int | float | None) -> str:

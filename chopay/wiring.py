@@ -224,3 +224,17 @@ def register_security_headers(app: Flask) -> None:
             # cache, nor shown again by the Back button after logging out.
             headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client's address and scheme from
+    X-Forwarded-For / X-Forwarded-Proto, so that rate limits (keyed on the address) and
+    audit rows see the client instead of nginx. Only that many hops are trusted: with 0
+    (the default) the headers are ignored, since any client could send them."""
+    hops = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_prefix=0
+        )

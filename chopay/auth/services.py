@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from chopay.admin_units.models import AdminUnit
+from chopay.audit.models import AuditEvent
 from chopay.audit.services import Origin, record_event
 from chopay.auth.models import ApiToken, Role, User
 from chopay.auth.policy import Action, can
@@ -235,8 +236,37 @@ def load_user(user_id: str) -> User | None:
     return user if user is not None and user.is_active else None
 
 
+def _recent_failures(user: User, origin: Origin | None, since: dt.datetime) -> int:
+    """Failed logins to ``user`` from the address of ``origin`` after ``since`` (audit trail).
+
+    The lock-out is per account *and* address: failures sent from one place must not lock
+    the owner out everywhere (anyone who knows a username could otherwise keep its owner
+    out for good). Guessing from many addresses is slowed by the per-address rate limit."""
+    address = origin.ip_address if origin is not None else None
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.entity_type == "user",
+                AuditEvent.entity_id == str(user.id),
+                AuditEvent.action == "login.failed",
+                AuditEvent.created_at > since,
+                AuditEvent.ip_address == address
+                if address is not None
+                else AuditEvent.ip_address.is_(None),
+            )
+        )
+        or 0
+    )
+
+
 def authenticate(username: str, password: str, *, origin: Origin | None = None) -> User:
-    """Check a username and password, counting failures and locking after too many."""
+    """Check a username and password; after MAX_FAILED_LOGINS failures from one address
+    within LOCKOUT, refuse that account from that address until they age out.
+
+    Every refusal has the same message and costs one password hash, so neither the answer
+    nor its timing tells whether the username exists or is locked."""
     now = utcnow()
     user = db.session.scalar(
         select(User).where(func.lower(User.username) == username.strip().lower())
@@ -251,8 +281,11 @@ def authenticate(username: str, password: str, *, origin: Origin | None = None) 
             origin=origin,
         )
         raise AuthenticationError(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+    password_ok = check_password_hash(user.password_hash, password)  # also when locked
+    since = now - LOCKOUT
+    if user.last_login_at is not None and user.last_login_at > since:
+        since = user.last_login_at  # a successful login starts the count again
+    if _recent_failures(user, origin, since) >= MAX_FAILED_LOGINS:
         record_event(
             actor_id=user.id,
             action="login.locked",
@@ -260,14 +293,8 @@ def authenticate(username: str, password: str, *, origin: Origin | None = None) 
             entity_id=user.id,
             origin=origin,
         )
-        raise AuthenticationError(
-            _l("Tài khoản tạm khóa do nhập sai nhiều lần. Thử lại sau %(m)d phút.", m=minutes)
-        )
-    if not check_password_hash(user.password_hash, password):
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILED_LOGINS:
-            user.locked_until = now + LOCKOUT
-            user.failed_logins = 0
+        raise AuthenticationError(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
+    if not password_ok:
         record_event(
             actor_id=user.id,
             action="login.failed",
@@ -276,8 +303,6 @@ def authenticate(username: str, password: str, *, origin: Origin | None = None) 
             origin=origin,
         )
         raise AuthenticationError(_l("Tên đăng nhập hoặc mật khẩu không đúng."))
-    user.failed_logins = 0
-    user.locked_until = None
     user.last_login_at = now
     record_event(
         actor_id=user.id, action="login", entity_type="user", entity_id=user.id, origin=origin

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from chopay.auth import services
@@ -14,6 +15,16 @@ from chopay.errors import AuthenticationError
 from chopay.extensions import db, limiter
 
 bp = Blueprint("auth", __name__)
+
+# The one answer to every failed login: unknown username, wrong password, deactivated or
+# locked account. A different message for a locked account would tell anyone who tries
+# a name six times whether that user exists (unknown names are never locked).
+LOGIN_FAILED = _l(
+    "Tên đăng nhập hoặc mật khẩu không đúng. Sau %(n)d lần nhập sai liên tiếp, "
+    "đăng nhập bị tạm khóa %(m)d phút.",
+    n=services.MAX_FAILED_LOGINS,
+    m=int(services.LOCKOUT.total_seconds() // 60),
+)
 
 
 def _safe_next(target: str | None) -> str:
@@ -39,10 +50,10 @@ def login() -> Any:
     password = request.form.get("password", "")
     try:
         user = services.authenticate(username, password, origin=request_origin())
-    except AuthenticationError as exc:
+    except AuthenticationError:
         db.session.commit()  # keep the failure count and the audit entry
         return render_template(
-            "auth/login.html", error=exc.message, username=username, next=request.form.get("next")
+            "auth/login.html", error=LOGIN_FAILED, username=username, next=request.form.get("next")
         ), 401
     db.session.commit()
     lang = session.get("lang")

@@ -211,9 +211,16 @@ def trend_chart(
     return "\n".join(out)
 
 
-def compact_vnd(value: float) -> str:
-    """Short Vietnamese money labels for axes: 950 nghìn, 1,2 tr, 3,5 tỷ."""
-    for size, unit in ((1e9, " tỷ"), (1e6, " tr"), (1e3, " nghìn")):
+# Short names of 10⁹, 10⁶ and 10³ đồng. Pages pass their translation (formatting.MONEY_UNITS).
+VI_MONEY_UNITS = ("tỷ", "tr", "nghìn")
+
+
+def compact_vnd(value: float, units: Sequence[object] = VI_MONEY_UNITS) -> str:
+    """Short money labels for axes: 950 nghìn, 1,2 tr, 3,5 tỷ.
+
+    ``units`` names 10⁹, 10⁶ and 10³ in the reader's language (anything ``str()`` turns
+    into text, such as lazy translations)."""
+    for size, unit in zip((1e9, 1e6, 1e3), units, strict=True):
         if abs(value) >= size:
-            return _num(value / size).replace(".", ",") + unit
+            return f"{_num(value / size).replace('.', ',')} {unit}"
     return _num(value).replace(".", ",")

@@ -16,7 +16,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF
 
-from chopay.formatting import format_date, format_localtime, format_number, format_pct
+from chopay.formatting import (
+    MONEY_UNITS,
+    format_date,
+    format_localtime,
+    format_number,
+    format_pct,
+)
 from chopay.reports.charts import compact_vnd, nice_ceiling
 from chopay.reports.services import AdoptionReport, MonthPoint
 
@@ -134,7 +140,7 @@ def _key_figures(pdf: _Summary, t: dict[str, Any], y: float) -> float:
         (_("Có QR chưa dùng"), format_number(t["dormant_vendors"]), _("cần theo dõi")),
         (
             _("Giá trị không tiền mặt"),
-            compact_vnd(t["tx_value"]) + " đ",
+            compact_vnd(t["tx_value"], MONEY_UNITS) + " đ",
             _("%(n)s giao dịch", n=format_number(t["tx_count"])),
         ),
         (
@@ -178,7 +184,7 @@ def _cell_text(row: dict[str, Any], key: str, kind: str) -> str:
     if kind in ("pct", "bar"):
         return _pct(value)
     if kind == "money":
-        return compact_vnd(value or 0)
+        return compact_vnd(value or 0, MONEY_UNITS)
     return format_number(value)
 
 
@@ -255,7 +261,7 @@ def _trend(pdf: _Summary, trend: Sequence[MonthPoint], y: float) -> float:
         pdf.set_fill_color(*BRAND)
         pdf.rect(x + 2, base - h, slot - 4, h, style="F")
         pdf.font(6.5, colour=MUTED)
-        pdf.text_at(x, base - h - 3.6, slot, 3.5, compact_vnd(point.tx_value), "C")
+        pdf.text_at(x, base - h - 3.6, slot, 3.5, compact_vnd(point.tx_value, MONEY_UNITS), "C")
         pdf.font(7)
         pdf.text_at(x, base + 0.5, slot, 3.8, point.month.strftime("%m/%Y"), "C")
         pdf.font(7, bold=True, colour=OK)

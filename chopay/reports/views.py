@@ -15,7 +15,7 @@ from chopay.auth.access import public
 from chopay.db import utcnow
 from chopay.errors import InvalidInputError
 from chopay.extensions import limiter
-from chopay.formatting import format_date, format_pct
+from chopay.formatting import MONEY_UNITS, format_date, format_pct
 from chopay.reports import charts, exports, opendata, services
 from chopay.reports.pdf import summary_pdf
 from chopay.reports.schemas import (
@@ -147,7 +147,7 @@ def trend_chart(points: list[services.MonthPoint], ident: str = "trend") -> Mark
         ),
         bar_name=_("Giá trị không tiền mặt"),
         line_name=_("Tỷ lệ có QR"),
-        bar_fmt=charts.compact_vnd,
+        bar_fmt=lambda v: charts.compact_vnd(v, MONEY_UNITS),
         ident=ident,
     )
     return Markup(svg)  # noqa: S704 - built by charts, every text escaped there

@@ -46,6 +46,7 @@ INBOUND_STATUS_LABELS: dict[str, Any] = {
 }
 QUICK_AMOUNTS = (10_000, 20_000, 50_000, 100_000, 200_000, 500_000)
 PER_PAGE = 50
+MAX_PAGE = 100_000  # as TransactionQuerySchema: far past any real list
 
 
 def labels() -> dict[str, Any]:

@@ -587,7 +587,8 @@ def payment_from_form(form: Any) -> dict[str, Any]:
     errors: dict[str, list[Any]] = {}
     raw: dict[str, Any] = {"method": form.get("method") or None}
     vendor_text = (form.get("vendor_id") or "").strip()
-    if not vendor_text.isdigit():
+    # ASCII only: "²".isdigit() is true and int("²") fails; past 10 digits it is no id
+    if not (vendor_text.isascii() and vendor_text.isdigit()) or len(vendor_text) > 10:
         errors["vendor_id"] = [_l("Chọn tiểu thương.")]
     else:
         raw["vendor_id"] = int(vendor_text)

@@ -9,13 +9,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from marshmallow import ValidationError
+from marshmallow import EXCLUDE, ValidationError
 
 from chopay.auth.access import request_origin
 from chopay.db import utcnow
 from chopay.errors import ConflictError, InvalidInputError
 from chopay.extensions import db
 from chopay.formatting import format_vnd
+from chopay.query_args import ignored_args, int_arg, parse_id
 from chopay.transactions import export, importer, pages, services
 from chopay.transactions.schemas import TransactionQuerySchema, payment_from_form
 
@@ -24,26 +25,43 @@ bp = Blueprint("transactions", __name__, url_prefix="/transactions")
 _QUERY = TransactionQuerySchema()
 
 
-def _query_args() -> tuple[dict[str, Any], dict[str, Any]]:
-    """The list filters from the query string, and the errors (shown, not fatal)."""
+def _query_args(given: dict[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The list filters from the query arguments, and the errors by argument.
+
+    A blank argument is no filter (the form's "all" choices send ``vendor=&method=``), an
+    invalid one is left out while the others still apply, and arguments of no filter
+    (``lang``, ``next``) are not errors."""
+    given = {k: v for k, v in given.items() if v.strip()}
     try:
-        return _QUERY.load(request.args), {}
+        return _QUERY.load(given, unknown=EXCLUDE), {}
     except ValidationError as exc:
-        return _QUERY.load({}), exc.messages_dict
+        errors = exc.messages_dict
+    valid = {k: v for k, v in given.items() if k not in errors}
+    try:
+        return _QUERY.load(valid, unknown=EXCLUDE), errors
+    except ValidationError:
+        return _QUERY.load({}), errors
 
 
 @bp.route("")
 def list_transactions() -> Any:
     """Payments the user may see, with filters, voids and CSV export."""
-    args, errors = _query_args()
+    given = request.args.to_dict()
+    # a page past the end shows an empty page (not page 1 and a warning)
+    given["page"] = str(int_arg("page", 1, high=pages.MAX_PAGE, clamp=True))
+    args, errors = _query_args(given)
+    ignored_args([name for name in errors if name != "to"])  # "to" is explained in the form
     context = pages.list_context(current_user, args)
     return render_template("transactions/list.html", errors=errors, **context)
 
 
 @bp.route("/export.csv")
 def export_transactions() -> Any:
-    """The filtered list as CSV."""
-    args, _errors = _query_args()
+    """The filtered list as CSV; an invalid filter is refused (422), not left out: the file
+    must hold what was asked for, and a download has no page to say what was ignored."""
+    args, errors = _query_args(request.args.to_dict())
+    if errors:
+        raise InvalidInputError(details=errors)
     return export.csv_response(services.transactions_query(current_user, pages.filters(args)))
 
 
@@ -51,7 +69,7 @@ def export_transactions() -> Any:
 def report_transaction() -> Any:
     """Report a sale in two taps: amount, then the method button."""
     if request.method == "GET":
-        return _report_form(request.args.get("vendor", type=int))
+        return _report_form(int_arg("vendor"))
     try:
         raw = payment_from_form(request.form)
         row, created = services.record_transaction(raw, actor=current_user, default_time=utcnow())
@@ -104,19 +122,17 @@ def list_inbound() -> Any:
     status = request.args.get("status", "unmatched")
     if status not in pages.INBOUND_STATUS_LABELS:
         abort(404)
-    context = pages.inbound_context(
-        current_user, status=status, page=request.args.get("page", 1, type=int)
-    )
+    page = int_arg("page", 1, high=pages.MAX_PAGE, clamp=True)
+    context = pages.inbound_context(current_user, status=status, page=page or 1)
     return render_template("transactions/inbound.html", **context)
 
 
 @bp.route("/inbound/<bigid:inbound_id>/assign", methods=["POST"])
 def assign_inbound(inbound_id: int) -> Any:
     """Credit a held line to the chosen vendor."""
-    try:
-        vendor_id = int(request.form.get("vendor_id", ""))
-    except ValueError:
-        raise InvalidInputError.for_field("vendor_id", _l("Chọn tiểu thương.")) from None
+    vendor_id = parse_id(request.form.get("vendor_id"))  # 2**31 failed in PostgreSQL: a 500
+    if vendor_id is None:
+        raise InvalidInputError.for_field("vendor_id", _l("Chọn tiểu thương."))
     row = services.assign_inbound(
         inbound_id,
         actor=current_user,

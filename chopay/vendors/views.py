@@ -16,6 +16,7 @@ from chopay.auth.policy import Action, can
 from chopay.errors import ConflictError, InvalidInputError, PermissionDeniedError
 from chopay.extensions import db
 from chopay.markets.services import get_market, list_markets
+from chopay.query_args import id_list, int_arg
 from chopay.vendors import codes, importer, privacy, services, template
 from chopay.vendors.forms import field_errors, form_input, load_form
 from chopay.vendors.models import (
@@ -117,7 +118,7 @@ def _safe_next(default: str) -> str:
 def list_vendors() -> Any:
     """Vendors in the user's scope; search by name (accents optional), stall, phone, code."""
     market = None
-    market_id = request.args.get("market", type=int)
+    market_id = int_arg("market")
     if market_id:
         market = get_market(market_id, actor=current_user)
     query = request.args.get("q", "").strip()[:100]
@@ -130,7 +131,7 @@ def list_vendors() -> Any:
     pagination = db.paginate(
         stmt,
         # capped: a page number past any real list must not overflow the database's OFFSET
-        page=min(request.args.get("page", 1, type=int), MAX_PAGE),
+        page=int_arg("page", 1, high=MAX_PAGE, clamp=True),
         per_page=PER_PAGE,
         error_out=False,
     )
@@ -353,7 +354,7 @@ def reject_account(account_id: int) -> Any:
 def pending_accounts() -> Any:
     """The approval queue: approve or reject one account, or all the selected ones."""
     market = None
-    market_id = request.values.get("market", type=int)
+    market_id = int_arg("market", values=request.values)
     if market_id:
         market = get_market(market_id, actor=current_user)
     if request.method == "POST":
@@ -375,8 +376,8 @@ def _pending_page(market: Any, status: int = 200, **context: Any) -> Any:
 
 
 def _decide_pending(market: Any) -> Any:
-    only = request.form.get("only", type=int)
-    ids = [only] if only else [int(i) for i in request.form.getlist("account_ids") if i.isdigit()]
+    only = int_arg("only", values=request.form)
+    ids = [only] if only else id_list(request.form.getlist("account_ids"))
     decision = request.form.get("decision", "approve")
     if not ids:
         return _pending_page(market, 422, message=_("Chưa chọn tài khoản nào."))

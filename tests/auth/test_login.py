@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from chopay.audit.models import AuditEvent
@@ -160,3 +161,90 @@ def test_openapi_document_is_served(client: Any) -> None:
     doc = resp.get_json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/me" in doc["paths"]
+
+
+# --- failed logins tell nothing about the account -----------------------------------------
+
+
+def _failed_page(resp: Any, username: str) -> str:
+    assert resp.status_code == 401
+    return resp.get_data(as_text=True).replace(username, "<username>")
+
+
+def _try(client: Any, username: str, password: str, address: str = "203.0.113.9") -> Any:
+    return client.post(
+        "/login",
+        data={"username": username, "password": password},
+        environ_base={"REMOTE_ADDR": address},
+    )
+
+
+def test_a_locked_account_answers_exactly_like_an_unknown_username(client: Any, db: Any) -> None:
+    """Unknown names are never locked: a lock-out message of its own would tell anyone who
+    tries a name six times that the account exists."""
+    locked = UserFactory(username="khoa.thu")
+    other = UserFactory(username="sai.mk")
+    for _ in range(5):
+        _try(client, "khoa.thu", "nope-nope")
+        _try(client, "khong.co", "nope-nope")
+    pages = {
+        "locked, right password": _failed_page(_try(client, "khoa.thu", PASSWORD), "khoa.thu"),
+        "locked, wrong password": _failed_page(_try(client, "khoa.thu", "nope-nope"), "khoa.thu"),
+        "unknown username": _failed_page(_try(client, "khong.co", PASSWORD), "khong.co"),
+        "wrong password": _failed_page(_try(client, other.username, "nope-nope"), "sai.mk"),
+    }
+    lock_refusals = db.session.scalar(
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "login.locked", AuditEvent.entity_id == str(locked.id))
+    )
+    assert lock_refusals == 2  # the account really was locked for the first two
+    assert len(set(pages.values())) == 1, pages.keys()
+    page = pages["unknown username"]
+    assert "Tên đăng nhập hoặc mật khẩu không đúng" in page and "tạm khóa 15 phút" in page
+
+
+def test_the_failed_login_message_is_translated(client: Any, db: Any) -> None:
+    client.get("/login?lang=en")
+    page = _failed_page(_try(client, "khong.co", "nope-nope"), "khong.co")
+    assert "Wrong username or password" in page and "Tên đăng nhập" not in page
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "unknown username",
+        "wrong password",
+        "locked account",
+    ],
+)
+def test_every_failed_login_costs_one_password_hash(
+    client: Any, db: Any, monkeypatch: pytest.MonkeyPatch, case: str
+) -> None:
+    """The time a failed login takes must not say which kind of failure it was."""
+    from chopay.auth import services
+
+    user = UserFactory(username="dem.hash")
+    if case == "locked account":
+        for _ in range(5):
+            _try(client, "dem.hash", "nope-nope")
+    calls: list[str] = []
+    real = services.check_password_hash
+
+    def counting(pwhash: str, password: str) -> bool:
+        calls.append(password)
+        return real(pwhash, password)
+
+    monkeypatch.setattr(services, "check_password_hash", counting)
+    username = "khong.co" if case == "unknown username" else user.username
+    _failed_page(_try(client, username, "nope-nope"), username)
+    assert len(calls) == 1
+
+
+def test_failures_from_one_address_do_not_lock_the_owner_out_elsewhere(
+    client: Any, db: Any
+) -> None:
+    UserFactory(username="nan.nhan")
+    for _ in range(6):
+        _failed_page(_try(client, "nan.nhan", "nope-nope", "198.51.100.66"), "nan.nhan")
+    assert _try(client, "nan.nhan", PASSWORD, "203.0.113.9").status_code == 302

@@ -64,3 +64,6 @@ def test_nice_ceiling_and_compact_money() -> None:
     assert [nice_ceiling(v) for v in (0, 7, 13, 230, 4_100_000)] == [1, 10, 20, 250, 5_000_000]
     assert compact_vnd(1_200_000) == "1,2 tr"
     assert compact_vnd(3_500_000_000) == "3,5 tỷ" and compact_vnd(950_000) == "950 nghìn"
+    english = ("bn", "m", "k")
+    assert compact_vnd(1_200_000, english) == "1,2 m" and compact_vnd(950_000, english) == "950 k"
+    assert compact_vnd(3_500_000_000, english) == "3,5 bn" and compact_vnd(12, english) == "12"

@@ -117,3 +117,22 @@ def test_summary_pdf_of_many_rows_still_fits_one_page(client: Any, auth: Any, da
     pdf = PdfReader(io.BytesIO(client.get("/reports/summary.pdf", query_string=params).get_data()))
     assert len(pdf.pages) == 1
     assert "đơn vị chưa có chợ tham gia" in pdf.pages[0].extract_text()
+
+
+VI_MONEY = re.compile(r"\d (tỷ|tr|nghìn)\b")
+EN_MONEY = re.compile(r"\d (bn|m|k)\b")
+
+
+def test_money_units_on_charts_and_the_pdf_follow_the_language(
+    client: Any, auth: Any, data: Any
+) -> None:
+    auth.login(UserFactory())
+    params = {"scheme": "legacy", "level": "district", "unit": "19", **PERIOD}
+    vi = html_of(client.get("/reports", query_string=params))
+    assert VI_MONEY.search(vi) and not EN_MONEY.search(vi)
+    en = html_of(client.get("/reports", query_string={**params, "lang": "en"}))
+    assert '<html lang="en">' in en
+    assert EN_MONEY.search(en) and not VI_MONEY.search(en)
+    pdf = PdfReader(io.BytesIO(client.get("/reports/summary.pdf", query_string=params).data))
+    text = pdf.pages[0].extract_text()
+    assert EN_MONEY.search(text) and not VI_MONEY.search(text)
