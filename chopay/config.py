@@ -50,10 +50,12 @@ class Config:
     # to X-Forwarded-For / X-Forwarded-Proto. 0: none, the headers are ignored (a client could
     # forge them); see wiring.register_proxy_fix.
     TRUSTED_PROXIES = 0
-    # How long a worker process trusts what it read of an API token and its user (see
-    # chopay.auth.services.user_for_token): a revoked token, a deactivated user or a new
-    # role reach every worker within this many seconds. 0: read them on every request.
-    TOKEN_CACHE_SECONDS = 5.0
+    # How long a worker process trusts what it read of an API token and its user, or of a
+    # webhook source and its secret (chopay.auth.services.user_for_token,
+    # chopay.transactions.webhooks.find_source): a revoked token, a deactivated user, a new
+    # role or a rotated secret reach every worker within this many seconds. 0: read them
+    # on every request.
+    CREDENTIALS_CACHE_SECONDS = 5.0
 
     @classmethod
     def from_env(cls, instance_path: str) -> dict[str, Any]:
@@ -75,9 +77,11 @@ class Config:
             values["PUBLIC_BASE_URL"] = env["CHOPAY_PUBLIC_BASE_URL"].rstrip("/")
         if env.get("CHOPAY_TRUSTED_PROXIES"):
             values["TRUSTED_PROXIES"] = trusted_proxies(env["CHOPAY_TRUSTED_PROXIES"])
-        if env.get("CHOPAY_TOKEN_CACHE_SECONDS"):
-            values["TOKEN_CACHE_SECONDS"] = seconds_setting(
-                "CHOPAY_TOKEN_CACHE_SECONDS", env["CHOPAY_TOKEN_CACHE_SECONDS"], maximum=300
+        if env.get("CHOPAY_CREDENTIALS_CACHE_SECONDS"):
+            values["CREDENTIALS_CACHE_SECONDS"] = seconds_setting(
+                "CHOPAY_CREDENTIALS_CACHE_SECONDS",
+                env["CHOPAY_CREDENTIALS_CACHE_SECONDS"],
+                maximum=300,
             )
         values["SECRET_KEY"] = cls.secret_key(instance_path)
         return values

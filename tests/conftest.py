@@ -160,12 +160,15 @@ def db(app: Flask) -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def _forget_api_tokens() -> Iterator[None]:
-    """Worker processes cache token owners (chopay.auth.services); tests start with none."""
+    """Worker processes cache token owners and webhook sources; tests start with none."""
     from chopay.auth.services import forget_tokens
+    from chopay.transactions.webhooks import forget_sources
 
     forget_tokens()
+    forget_sources()
     yield
     forget_tokens()
+    forget_sources()
 
 
 @pytest.fixture(autouse=True)

@@ -340,10 +340,10 @@ def revoke_token(token_id: int, *, actor: User) -> ApiToken:
 # ---- bearer tokens on the hot path -------------------------------------------------------
 #
 # Every API call presents a token. Reading the token and its user through the ORM cost
-# more CPU than recording a payment, so a process keeps, for TOKEN_CACHE_SECONDS, the
+# more CPU than recording a payment, so a process keeps, for CREDENTIALS_CACHE_SECONDS, the
 # user's column values per token digest. A change to any user or token made through
 # this process clears the whole cache at once (see ``_forget_on_change``); other worker
-# processes see it within TOKEN_CACHE_SECONDS (default 5 s: a revoked token, a
+# processes see it within CREDENTIALS_CACHE_SECONDS (default 5 s: a revoked token, a
 # deactivated user or a changed role take effect everywhere within that time).
 
 
@@ -403,7 +403,7 @@ def user_for_token(token: str) -> User | None:
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
         conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
         db.session.info[TOKEN_TOUCHED] = True
-    seconds = current_app.config.get("TOKEN_CACHE_SECONDS", 0)
+    seconds = current_app.config.get("CREDENTIALS_CACHE_SECONDS", 0)
     if seconds > 0:
         if len(_TOKENS) >= _TOKENS_MAX:
             _TOKENS.clear()

@@ -11,15 +11,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import itertools
 import json
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from marshmallow import ValidationError
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from chopay.db import utcnow
 from chopay.errors import AuthenticationError, InvalidInputError
@@ -82,15 +85,44 @@ class SourceInfo:
 _FIND_SOURCE = text(
     "SELECT id, name, format, secret FROM webhook_sources WHERE name = :name AND is_active"
 )
+# Sources a worker has read, by name, with when to read them again (see
+# CREDENTIALS_CACHE_SECONDS): every notification names its source, few sources change.
+_SOURCES: dict[str, tuple[SourceInfo | None, float]] = {}
+_SOURCES_MAX = 1000
+
+
+def forget_sources() -> None:
+    """Drop this process's cached webhook sources (the next notification reads them)."""
+    _SOURCES.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_on_change(session: Session, flush_context: Any) -> None:
+    """A webhook source written through this process: forget every cached one."""
+    if _SOURCES and any(
+        isinstance(obj, WebhookSource)
+        for obj in itertools.chain(session.new, session.dirty, session.deleted)
+    ):
+        _SOURCES.clear()
 
 
 def find_source(name: str) -> SourceInfo | None:
     """The active webhook source with this name."""
     if not name or len(name) > 40:
         return None
+    clock = time.monotonic()
+    known = _SOURCES.get(name)
+    if known is not None and known[1] > clock:
+        return known[0]
     # Core connection, not Session.execute: the ORM layer costs more than this query.
     row = db.session.connection().execute(_FIND_SOURCE, {"name": name}).first()
-    return SourceInfo(*row) if row is not None else None
+    source = SourceInfo(*row) if row is not None else None
+    seconds = current_app.config.get("CREDENTIALS_CACHE_SECONDS", 0)
+    if seconds > 0:
+        if len(_SOURCES) >= _SOURCES_MAX:
+            _SOURCES.clear()  # unknown names must not grow it without end
+        _SOURCES[name] = (source, clock + seconds)
+    return source
 
 
 def verify_signature(

@@ -42,7 +42,7 @@ def _revoke_behind_our_back(db: Any, user: Any) -> None:
 def test_another_workers_revocation_applies_within_the_cache_time(
     app: Any, client: Any, auth: Any, db: Any, clock: Clock
 ) -> None:
-    app.config["TOKEN_CACHE_SECONDS"] = 5
+    app.config["CREDENTIALS_CACHE_SECONDS"] = 5
     user = UserFactory.board(MarketFactory())
     headers = auth.token_headers(user)
     assert client.get(ME, headers=headers).status_code == 200
@@ -56,7 +56,7 @@ def test_another_workers_revocation_applies_within_the_cache_time(
 def test_without_a_cache_a_revocation_applies_at_once(
     app: Any, client: Any, auth: Any, db: Any, clock: Clock
 ) -> None:
-    app.config["TOKEN_CACHE_SECONDS"] = 0
+    app.config["CREDENTIALS_CACHE_SECONDS"] = 0
     user = UserFactory.board(MarketFactory())
     headers = auth.token_headers(user)
     assert client.get(ME, headers=headers).status_code == 200
@@ -68,7 +68,7 @@ def test_without_a_cache_a_revocation_applies_at_once(
 def test_changes_made_through_this_process_apply_at_once(
     app: Any, client: Any, auth: Any, db: Any, clock: Clock, change: str
 ) -> None:
-    app.config["TOKEN_CACHE_SECONDS"] = 300
+    app.config["CREDENTIALS_CACHE_SECONDS"] = 300
     market = MarketFactory()
     user = UserFactory.board(market)
     headers = auth.token_headers(user)
@@ -92,7 +92,7 @@ def test_changes_made_through_this_process_apply_at_once(
 def test_a_cached_token_costs_no_query_and_the_user_still_loads_relations(
     app: Any, client: Any, auth: Any, db: Any, clock: Clock
 ) -> None:
-    app.config["TOKEN_CACHE_SECONDS"] = 5
+    app.config["CREDENTIALS_CACHE_SECONDS"] = 5
     markets = [MarketFactory(), MarketFactory()]
     helper = UserFactory(role="helper")
     helper.helper_markets.extend(markets)

@@ -298,3 +298,41 @@ def test_oversized_body_is_refused(client: Any, db: Any, world: World, sepay: An
     resp = _post(client, "sepay", sepay[1], raw)
     assert resp.status_code == 413
     assert counts(db) == (0, 0, 0)
+
+
+def test_a_source_disabled_elsewhere_stops_within_the_cache_time(
+    app: Any,
+    client: Any,
+    db: Any,
+    world: World,
+    sepay: tuple[Any, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Workers keep what they read of a source for CREDENTIALS_CACHE_SECONDS; a source
+    turned off by another process (a raw write here) is refused once that has passed,
+    one turned off through this process at once."""
+    from sqlalchemy import text
+
+    from chopay.transactions import webhooks
+
+    source, secret = sepay
+    clock = [1000.0]
+    monkeypatch.setattr(webhooks.time, "monotonic", lambda: clock[0])
+    app.config["CREDENTIALS_CACHE_SECONDS"] = 5
+    assert _post(client, "sepay", secret, _sepay_body(world, id=1)).status_code == 201
+    db.session.execute(
+        text("UPDATE webhook_sources SET is_active = false WHERE id = :i"), {"i": source.id}
+    )
+    clock[0] += 4.9
+    assert _post(client, "sepay", secret, _sepay_body(world, id=2)).status_code == 201
+    clock[0] += 0.2
+    assert _post(client, "sepay", secret, _sepay_body(world, id=3)).status_code == 401
+    db.session.execute(
+        text("UPDATE webhook_sources SET is_active = true WHERE id = :i"), {"i": source.id}
+    )
+    clock[0] += 10
+    assert _post(client, "sepay", secret, _sepay_body(world, id=4)).status_code == 201
+    db.session.expire_all()
+    db.session.get(type(source), source.id).is_active = False
+    db.session.flush()
+    assert _post(client, "sepay", secret, _sepay_body(world, id=5)).status_code == 401
