@@ -10,6 +10,7 @@ database, not a prior SELECT, decides which request wins.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
@@ -443,9 +444,9 @@ def _outcome(
 
 
 @dataclass(frozen=True, slots=True)
-class NewPayment:
-    """A ledger row recorded just now, as the values written: answering with it needs no
-    ORM object and no read back. Same attribute names as ``Transaction``."""
+class LedgerRow:
+    """A ledger row as plain values (the attribute names of ``Transaction``): the
+    single-payment path answers with it, without loading an ORM object."""
 
     id: int
     vendor_id: int
@@ -465,13 +466,18 @@ class NewPayment:
     void_reason: str | None = None
 
 
+_LEDGER_ROW = select(
+    *(Transaction.__table__.c[f.name] for f in dataclasses.fields(LedgerRow))
+).where(Transaction.__table__.c.id == bindparam("id"))
+
+
 def record_transaction(
     raw: Any,
     *,
     actor: Any,
     now: dt.datetime | None = None,
     default_time: dt.datetime | None = None,
-) -> tuple[Transaction | NewPayment, bool]:
+) -> tuple[LedgerRow, bool]:
     """Record one payment; returns (row, created). A duplicate returns the stored row with
     ``created`` False. Raises the item's error (422/403/404/409) when it is refused."""
     (result,) = record_payments([raw], actor=actor, now=now, default_time=default_time)
@@ -479,11 +485,13 @@ def record_transaction(
         raise result.exc
     if result.values is not None and result.id is not None:
         values = result.values
-        return NewPayment(id=result.id, local_day=local_day(values["occurred_at"]), **values), True
-    stored = db.session.get(Transaction, result.id) if result.id is not None else None
+        return LedgerRow(id=result.id, local_day=local_day(values["occurred_at"]), **values), True
+    stored = None
+    if result.id is not None:
+        stored = db.session.connection().execute(_LEDGER_ROW, {"id": result.id}).first()
     if stored is None:  # cannot happen: created and duplicate results carry a stored id
         raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
-    return stored, result.status == CREATED
+    return LedgerRow(**stored._asdict()), result.status == CREATED
 
 
 # ---- voids ----------------------------------------------------------------------------------
