@@ -46,6 +46,10 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402 - after the sys.path line above
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
+REFERENCE_SCHEMA = (
+    "CREATE TABLE reference_payments ("
+    "id bigserial PRIMARY KEY, ref text NOT NULL UNIQUE, amount bigint NOT NULL)"
+)
 VN = dt.timezone(dt.timedelta(hours=7))
 
 
@@ -207,12 +211,15 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start_gunicorn(url: str, port: int, worker_class: str, threads: int) -> subprocess.Popen[Any]:
+def start_gunicorn(
+    url: str, port: int, worker_class: str, threads: int, *, reference: bool = False
+) -> subprocess.Popen[Any]:
     env = {
         **os.environ,
         "CHOPAY_DATABASE_URL": url,
         "CHOPAY_SECRET_KEY": uuid.uuid4().hex * 2,
         "CHOPAY_ENV": "development",
+        "REFERENCE_DATABASE": url.replace("postgresql+psycopg://", "postgresql://"),
     }
     command = [
         str(ROOT / ".venv" / "bin" / "gunicorn"),
@@ -230,15 +237,16 @@ def start_gunicorn(url: str, port: int, worker_class: str, threads: int) -> subp
         "warning",
         "--keep-alive",
         "5",
-        "wsgi:app",
+        "reference_app:app" if reference else "wsgi:app",
     ]
-    proc = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
+    cwd = ROOT / "benchmarks" if reference else ROOT
+    proc = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
                 sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                if b" 200 " in sock.recv(200):
+                if b" 200 " in sock.recv(200) or reference:
                     return proc
         except OSError:
             pass
@@ -410,6 +418,24 @@ async def drive(
     return {"latencies": latencies, "statuses": statuses, "answers": answers, "elapsed": elapsed}
 
 
+def run_reference(
+    url: str, args: argparse.Namespace, info: dict[str, Any], numbered: list[Any]
+) -> dict[str, Any]:
+    """The same load against the yardstick app (benchmarks/reference_app.py)."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS reference_payments"))
+        conn.execute(sa.text(REFERENCE_SCHEMA))
+    engine.dispose()
+    port = free_port()
+    proc = start_gunicorn(url, port, args.worker_class, args.threads, reference=True)
+    try:
+        asyncio.run(drive(port, info, numbered[-300:], args.clients, 10))
+        return asyncio.run(drive(port, info, numbered[:-300], args.clients, args.seconds))
+    finally:
+        stop_gunicorn(proc)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="hard limit on the load")
@@ -418,7 +444,14 @@ def main() -> None:
     parser.add_argument("--vendors", type=int, default=400)
     parser.add_argument("--worker-class", default="sync", choices=("sync", "gthread", "gevent"))
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="afterwards, drive benchmarks/reference_app.py (one INSERT per POST, nothing "
+        "else) the same way, and print both",
+    )
     args = parser.parse_args()
+    reference: dict[str, Any] | None = None
 
     name, url = create_database()
     proc = None
@@ -448,6 +481,8 @@ def main() -> None:
         stop_gunicorn(proc)
         proc = None
         check = verify(url)
+        if args.reference:
+            reference = run_reference(url, args, info, numbered)
     finally:
         if proc is not None:
             stop_gunicorn(proc)
@@ -494,6 +529,15 @@ def main() -> None:
         and check["rollup_mismatches"] == 0
         and all(code < 500 for code in result["statuses"])
     )
+    if reference is not None:
+        ref_lat = sorted(reference["latencies"])
+        ref_rate = len(ref_lat) / reference["elapsed"]
+        ref_p99 = ref_lat[min(len(ref_lat) - 1, int(0.99 * len(ref_lat)))] * 1000
+        print(
+            f"reference app (benchmarks/reference_app.py, same server and client): "
+            f"{len(ref_lat):,} requests = {ref_rate:,.0f} req/s, p99 {ref_p99:.1f} ms; "
+            f"chopay reaches {total / result['elapsed'] / ref_rate:.0%} of it"
+        )
     fast = total / result["elapsed"] >= 800 and pct(0.99) < 100
     print(
         f"correctness: {'OK' if ok else 'FAILED'}; performance target: {'OK' if fast else 'MISSED'}"

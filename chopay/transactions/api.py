@@ -292,10 +292,10 @@ def receive_webhook(source: str) -> Any:
     db.session.commit()
     if outcome.status == "created":
         current_app.logger.info("webhook %s recorded transaction %s", source, outcome.id)
-    result = {
+    result = {  # WebhookResultSchema's shape, without marshmallow on every notification
         "success": True,
         "status": outcome.status,
         "id": outcome.id,
         "inbound_id": outcome.inbound_id,
     }
-    return result, 201 if outcome.status == "created" else 200
+    return _json(result, 201 if outcome.status == "created" else 200)
