@@ -320,13 +320,14 @@ def load_state(rows: list[tuple[Any, ...]], *, ledger: bool, serial: int) -> Non
     session = db.session
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres:
-        session.execute(text("ALTER TABLE daily_rollups DISABLE TRIGGER trg_daily_rollups_reports"))
+        # every report trigger on daily_rollups (USER: not the foreign-key checks)
+        session.execute(text("ALTER TABLE daily_rollups DISABLE TRIGGER USER"))
     session.execute(text("DELETE FROM daily_rollups"))
     if ledger:
         session.execute(text("DELETE FROM transactions"))
     bulk_load(DailyRollup.__table__, ROLLUP_COLUMNS, rows)
     if postgres:
-        session.execute(text("ALTER TABLE daily_rollups ENABLE TRIGGER trg_daily_rollups_reports"))
+        session.execute(text("ALTER TABLE daily_rollups ENABLE TRIGGER USER"))
         services.rebuild_report_rollups()
     if ledger:
         bulk_load(Transaction.__table__, LEDGER_COLUMNS, ledger_rows(rows, serial))

@@ -55,7 +55,8 @@ class MarketDailyRollup(Base):
     """Count and sum of non-void payments per market, local day and method.
 
     Kept by database triggers on ``daily_rollups`` (created in the migration that made
-    this table), so every ledger write that touches a vendor's rollup updates its
+    this table; on PostgreSQL set-based, once per statement, since revision
+    1257cc86824a), so every ledger write that touches a vendor's rollup updates its
     market's row in the same transaction, whoever writes it. Reports sum these rows:
     their cost grows with markets × days, never with the number of payments.
     """

@@ -445,7 +445,9 @@ def market_rollup_drift(session: Session, *, limit: int = 100) -> list[tuple[obj
         )
         .where(
             or_(
-                kept.c.tx_count.is_(None),
+                # Vendor rows that are all empty need no market row (the PostgreSQL
+                # triggers skip zero changes), as a market row of zeros is no drift.
+                and_(kept.c.tx_count.is_(None), or_(truth.c.n != 0, truth.c.v != 0)),
                 kept.c.tx_count != truth.c.n,
                 kept.c.tx_value != truth.c.v,
             )
