@@ -257,9 +257,6 @@ def _conflict_error() -> ChopayError:
     )
 
 
-_VENDOR_ROWS = select(Vendor.id, Vendor.market_id, Vendor.status).where(
-    Vendor.id.in_(bindparam("ids", expanding=True))
-)
 # One vendor (a single payment): a fixed statement, nothing expanded per call.
 _VENDOR_ROW = select(Vendor.id, Vendor.market_id, Vendor.status).where(Vendor.id == bindparam("id"))
 
@@ -274,21 +271,18 @@ def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str
     own_vendor = getattr(actor, "vendor_id", None)
     facts: dict[int, tuple[int, str, bool] | None] = {}
     undecided: list[int] = []
-    conn = db.session.connection()
-    for start in range(0, len(wanted), _LOOKUP_CHUNK):
-        chunk = wanted[start : start + _LOOKUP_CHUNK]
-        if len(chunk) == 1:
-            rows = conn.execute(_VENDOR_ROW, {"id": chunk[0]})
-        else:
-            rows = conn.execute(_VENDOR_ROWS, {"ids": chunk})
-        for vendor_id, market_id, status in rows:
-            allowed = can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
-            if allowed is None:
-                undecided.append(vendor_id)
-            source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
-            facts[vendor_id] = (
-                (market_id, source.value, status == VendorStatus.LEFT) if allowed else None
-            )
+    if len(wanted) == 1:  # a single payment: a statement built once, nothing expanded
+        rows: Iterable[Any] = db.session.connection().execute(_VENDOR_ROW, {"id": wanted[0]})
+    else:
+        rows = bulk.vendor_rows(wanted)
+    for vendor_id, market_id, status in rows:
+        allowed = can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
+        if allowed is None:
+            undecided.append(vendor_id)
+        source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
+        facts[vendor_id] = (
+            (market_id, source.value, status == VendorStatus.LEFT) if allowed else None
+        )
     for start in range(0, len(undecided), _LOOKUP_CHUNK):
         for vendor in db.session.scalars(
             select(Vendor)
