@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -77,3 +78,27 @@ def test_postgres_urls_use_psycopg3(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     monkeypatch.setattr("flask.Flask.auto_find_instance_path", lambda self: str(tmp_path))
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def test_requests_without_a_session_cookie_skip_the_cookie_signer(
+    app: Any, client: Any, auth: Any, db: Any, monkeypatch: Any
+) -> None:
+    """API calls carry no cookie: no signing serializer is built for them; a browser
+    session still opens, is signed and is read back."""
+    from chopay.wiring import CookieSessions
+    from tests.factories import MarketFactory, UserFactory
+
+    built: list[int] = []
+    real = CookieSessions.get_signing_serializer
+
+    def counting(self: Any, application: Any) -> Any:
+        built.append(1)
+        return real(self, application)
+
+    monkeypatch.setattr(CookieSessions, "get_signing_serializer", counting)
+    user = UserFactory.board(MarketFactory())
+    assert client.get("/api/v1/me", headers=auth.token_headers(user)).status_code == 200
+    assert built == []
+    assert auth.login(user).status_code == 302
+    assert client.get("/api/v1/me").get_json()["id"] == user.id  # read back from the cookie
+    assert built

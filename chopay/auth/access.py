@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from chopay.audit.services import Origin
 from chopay.errors import AuthenticationError
-from chopay.extensions import csrf, db
+from chopay.extensions import csrf, db, limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,6 +22,20 @@ def public(view: F) -> F:
     """Mark a view (function or MethodView class) as reachable without logging in."""
     view.is_public = True  # type: ignore[attr-defined]
     return view
+
+
+def unmetered(view: F) -> F:
+    """Mark a view as taking no per-client rate limit. For the ledger's write endpoints:
+    authenticated reporters and signed providers send payments at volume there, and the
+    rate limiter's bookkeeping on every request cost 5 % of their capacity."""
+    view.unmetered = True  # type: ignore[attr-defined]
+    return view
+
+
+@limiter.request_filter
+def _skip_limiter_when_unmetered() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "unmetered", False))
 
 
 def is_public(endpoint: str | None) -> bool:

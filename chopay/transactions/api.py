@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from chopay.auth.access import public, request_origin
+from chopay.auth.access import public, request_origin, unmetered
 from chopay.errors import InvalidInputError
 from chopay.extensions import db
 from chopay.transactions import export, importer, pages, services, webhooks
@@ -48,6 +48,7 @@ def _json(body: Any, status: int) -> Response:
 
 
 @blp.route("/transactions", methods=["POST"])
+@unmetered
 @blp.doc(
     requestBody={
         "required": True,
@@ -277,6 +278,7 @@ ignored; `id` is the idempotency key. `chopay` sources take
 
 @blp.route("/webhooks/<source>", methods=["POST"])
 @public
+@unmetered
 @blp.doc(description=WEBHOOK_DESCRIPTION, security=[])
 @blp.response(200, WebhookResultSchema)
 @blp.alt_response(201, schema=WebhookResultSchema, description="Recorded now")
