@@ -190,6 +190,37 @@ def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[i
 # ---- reporting payments (API, pages) --------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A ledger row as plain values (the attribute names of ``Transaction``): the
+    single-payment path answers with it, without loading an ORM object."""
+
+    id: int
+    vendor_id: int
+    market_id: int
+    amount_vnd: int
+    occurred_at: dt.datetime
+    local_day: dt.date
+    method: str
+    source: str
+    external_ref: str
+    reporter_id: int | None
+    note: str | None
+    created_at: dt.datetime
+    webhook_source_id: int | None = None
+    voided_at: dt.datetime | None = None
+    voided_by_id: int | None = None
+    void_reason: str | None = None
+
+
+_LEDGER_COLUMNS = [Transaction.__table__.c[f.name] for f in dataclasses.fields(LedgerRow)]
+_LEDGER_ROW = select(*_LEDGER_COLUMNS).where(Transaction.__table__.c.id == bindparam("id"))
+_LEDGER_ROW_BY_REF = select(*_LEDGER_COLUMNS).where(
+    Transaction.__table__.c.source == bindparam("source"),
+    Transaction.__table__.c.external_ref == bindparam("ref"),
+)
+
+
 @dataclass
 class ItemResult:
     """What happened to one reported payment."""
@@ -201,6 +232,8 @@ class ItemResult:
     exc: ChopayError | None = None
     # The stored values, for a row created now (saves reading it back).
     values: dict[str, Any] | None = None
+    # The stored row, for a single payment found already recorded (read whole at once).
+    stored: LedgerRow | None = None
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -377,15 +410,30 @@ def record_payments(
     for key in held:
         if key not in counts.ids:
             lookups.setdefault(key[0], []).append(key[1])
-    existing = {
-        (source, ref): row
-        for source, refs in lookups.items()
-        for ref, row in existing_transactions(source, refs).items()
-    }
+    stored: LedgerRow | None = None
+    if len(held) == 1 and lookups:
+        # One payment, already recorded: read its row whole, as the answer shows it.
+        ((source, (ref,)),) = lookups.items()
+        row = db.session.connection().execute(_LEDGER_ROW_BY_REF, {"source": source, "ref": ref})
+        found = row.first()
+        stored = LedgerRow(**found._asdict()) if found is not None else None
+        existing = (
+            {}
+            if stored is None
+            else {(source, ref): (stored.id, stored.vendor_id, stored.amount_vnd, stored.method)}
+        )
+    else:
+        existing = {
+            (source, ref): row
+            for source, refs in lookups.items()
+            for ref, row in existing_transactions(source, refs).items()
+        }
     for key, (index, payment, rule_error) in held.items():
         outcome = _outcome(index, payment, key, counts.ids, existing, rule_error)
         if key in counts.ids:
             outcome.values = values[key]
+        elif outcome.status == DUPLICATE:
+            outcome.stored = stored
         results[index] = outcome
     for index, payment, key in followers:
         first_index, first, _ = held[key]
@@ -437,34 +485,6 @@ def _outcome(
     return ItemResult(index, REJECTED, external_ref=payment.external_ref, exc=_conflict_error())
 
 
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """A ledger row as plain values (the attribute names of ``Transaction``): the
-    single-payment path answers with it, without loading an ORM object."""
-
-    id: int
-    vendor_id: int
-    market_id: int
-    amount_vnd: int
-    occurred_at: dt.datetime
-    local_day: dt.date
-    method: str
-    source: str
-    external_ref: str
-    reporter_id: int | None
-    note: str | None
-    created_at: dt.datetime
-    webhook_source_id: int | None = None
-    voided_at: dt.datetime | None = None
-    voided_by_id: int | None = None
-    void_reason: str | None = None
-
-
-_LEDGER_ROW = select(
-    *(Transaction.__table__.c[f.name] for f in dataclasses.fields(LedgerRow))
-).where(Transaction.__table__.c.id == bindparam("id"))
-
-
 def record_transaction(
     raw: Any,
     *,
@@ -480,6 +500,8 @@ def record_transaction(
     if result.values is not None and result.id is not None:
         values = result.values
         return LedgerRow(id=result.id, local_day=local_day(values["occurred_at"]), **values), True
+    if result.stored is not None:
+        return result.stored, False
     stored = None
     if result.id is not None:
         stored = db.session.connection().execute(_LEDGER_ROW, {"id": result.id}).first()
