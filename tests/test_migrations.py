@@ -81,6 +81,9 @@ def test_report_triggers_go_back_to_per_row_and_return(fresh_app: Callable[..., 
         assert _report_triggers() == (
             {"trg_daily_rollups_reports"} if postgres else PER_STATEMENT_TRIGGERS
         )
+        # Today's ledger code writes and reads transactions.bank_ref (a later revision,
+        # 54198dd7d2b6, undone by the downgrade): lend the older schema the column.
+        db.session.execute(text("ALTER TABLE transactions ADD COLUMN bank_ref VARCHAR(120)"))
         # Under the per-row triggers: a vendor paid in two markets on one day (moved that
         # day); voiding the first market's payment leaves its bit set (day checked in any
         # market) on both backends.
@@ -105,6 +108,8 @@ def test_report_triggers_go_back_to_per_row_and_return(fresh_app: Callable[..., 
         db.session.commit()
         stale = report_rollup_drift()
         assert [(r[0], r[2], r[3], r[4]) for r in stale] == [(old.id, vendor.id, 1 << 13, None)]
+        db.session.execute(text("ALTER TABLE transactions DROP COLUMN bank_ref"))
+        db.session.commit()
         db.session.remove()
 
         upgrade()

@@ -273,7 +273,14 @@ sepay|chopay`). Wrong signature or a `t` more than 300 s off: 401, nothing store
 matched by account number and the vendor reference in `content`; outgoing ones are
 ignored; `id` is the idempotency key. `chopay` sources take
 `{"id", "direction", "amount", "occurred_at", "method", "account_number", "content",
-"vendor_id"}`. Unmatched notifications are kept for a board to assign (`unmatched`)."""
+"vendor_id", "bank_reference"}` (`bank_reference` optional: the bank's own reference of
+the transfer). Unmatched notifications are kept for a board to assign (`unmatched`).
+
+A notification delivered again answers `duplicate` with the `id` of its ledger row. So
+does a transfer the ledger holds already from another source, the bank-statement import:
+the same receiving account (`subAccount` or `accountNumber`; `account_number`) and the
+same bank reference (`referenceCode`; `bank_reference`) is the same transfer, recorded
+once whichever arrives first."""
 
 
 @blp.route("/webhooks/<source>", methods=["POST"])

@@ -21,7 +21,10 @@ type             loai, direction                            ``in``/``out`` (``C`
 
 Idempotency: each line's key is ``<account>:<reference>``, or without a reference column
 ``<account>:<hash of time, amount, note>#<n>`` (n counts identical lines in the file), so
-importing the same statement again (or an overlapping one) records nothing twice.
+importing the same statement again (or an overlapping one) records nothing twice. A line
+with a reference also carries it as its ``bank_ref`` (the same ``<account>:<reference>``):
+a transfer a provider notified already (webhook with the bank's reference) is counted as
+a duplicate, not recorded again, and a later notification of it answers ``duplicate``.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from chopay.transactions import services
 from chopay.transactions.matching import (
     MatchIndex,
     UnmatchedReason,
+    bank_transfer_ref,
     normalise_account,
     note_tokens,
 )
@@ -190,7 +194,7 @@ def import_statement(
     width = max(cols.values()) + 1
 
     # pass 1: parse (statement lines repeat minutes and amounts: parse each text once)
-    parsed: list[tuple[int, dt.datetime, int, str, str, str, list[str]]] = []
+    parsed: list[tuple[int, dt.datetime, int, str, str, str, str | None, list[str]]] = []
     occurrences: dict[str, int] = {}
     times: dict[str, dt.datetime | str] = {}
     amounts: dict[str, int | str] = {}
@@ -247,9 +251,10 @@ def import_statement(
             report.reject(line_no, _l("Thời gian ở tương lai."), {"date": [_l("Ở tương lai.")]})
             continue
         content = cells[c_content].strip() if c_content is not None else ""
-        ref = cells[c_ref].strip() if c_ref is not None else ""
-        if ref:
-            key = f"{account}:{ref}"[:120]
+        ref = cells[c_ref] if c_ref is not None else ""
+        bank_ref = bank_transfer_ref(account, ref)
+        if bank_ref is not None:
+            key = bank_ref  # f"{account}:{ref}"[:120], as the ledger has always keyed it
         else:
             digest = hashlib.sha256(
                 f"{occurred.isoformat()}|{amount}|{content}".encode()
@@ -258,14 +263,16 @@ def import_statement(
             n = occurrences.get(base, 0) + 1
             occurrences[base] = n
             key = f"{base}#{n}"[:120]
-        parsed.append((line_no, occurred, amount, account, content, key, note_tokens(content)))
+        parsed.append(
+            (line_no, occurred, amount, account, content, key, bank_ref, note_tokens(content))
+        )
 
     # pass 2: match and check rights
     tokens: set[str] = set()
     for p in parsed:
-        tokens.update(p[6])
+        tokens.update(p[7])
     index = MatchIndex.load_tokens((p[3] for p in parsed), tokens)
-    matches = [index.match_tokens(p[3], p[6]) for p in parsed]
+    matches = [index.match_tokens(p[3], p[7]) for p in parsed]
     vendor_ids = sorted({m.vendor.id for m in matches if m.vendor is not None})
     allowed: dict[int, bool] = {}
     for start in range(0, len(vendor_ids), 1000):
@@ -285,7 +292,7 @@ def import_statement(
     hold_lines: list[tuple[int, dict[str, Any]]] = []
     reporter_id = getattr(actor, "id", None)
     vietqr = Method.VIETQR.value
-    for (line_no, occurred, amount, account, content, key, _tokens), found in zip(
+    for (line_no, occurred, amount, account, content, key, bank_ref, _tokens), found in zip(
         parsed, matches, strict=True
     ):
         match = found.vendor
@@ -314,6 +321,7 @@ def import_statement(
                     "external_ref": key,
                     "reporter_id": reporter_id,
                     "note": content[:255] or None,
+                    "bank_ref": bank_ref,
                 }
             )
             continue
@@ -328,6 +336,7 @@ def import_statement(
             "occurred_at": occurred,
             "account_number": account,
             "content": content,
+            "bank_ref": bank_ref,
             "reason": str(found.reason),
             "market_id": guess if market_ok[guess] else default_market,
             "raw": {"line": line_no},

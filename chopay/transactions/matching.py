@@ -72,6 +72,18 @@ def normalise_account(value: str | None) -> str:
     return "".join(ch for ch in value if ch.isalnum()).upper()
 
 
+def bank_transfer_ref(account: str | None, reference: str | None) -> str | None:
+    """The key of one bank transfer whichever way it reaches chopay (provider notification
+    or statement line): ``"<receiving account, normalised>:<bank's reference>"``, at most
+    120 characters; None unless both parts are known. The statement import keys its lines
+    with it too, so the two always agree."""
+    account = normalise_account(account)
+    reference = (reference or "").strip()
+    if not account or not reference:
+        return None
+    return f"{account}:{reference}"[:120]
+
+
 def note_tokens(content: str | None) -> list[str]:
     """Candidate vendor references in a transfer note (upper-case, 6-12 letters/digits,
     with at least one digit and one letter)."""

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -52,6 +53,14 @@ class Transaction(Base):
         CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="void_has_reason"),
         Index("ix_transactions_vendor_occurred", "vendor_id", "occurred_at"),
         Index("ix_transactions_market_occurred", "market_id", "occurred_at"),
+        # One bank transfer, one row, whichever way it arrived (see ``bank_ref``).
+        Index(
+            "uq_transactions_bank_ref",
+            "bank_ref",
+            unique=True,
+            sqlite_where=text("bank_ref IS NOT NULL"),
+            postgresql_where=text("bank_ref IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
@@ -71,6 +80,12 @@ class Transaction(Base):
     voided_at: Mapped[dt.datetime | None]
     voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     void_reason: Mapped[str | None] = mapped_column(String(300))
+    # "<receiving account>:<bank's reference>" of a bank transfer (see
+    # matching.bank_transfer_ref), set by the statement import and by provider
+    # notifications that carry the bank's reference. Unique where set: the same transfer
+    # notified by a provider and later imported from the statement (two sources, two
+    # external_refs) is recorded once. Payments reported through the API have none.
+    bank_ref: Mapped[str | None] = mapped_column(String(120))
 
     @property
     def is_voided(self) -> bool:
@@ -148,6 +163,8 @@ class InboundPayment(Base):
     content: Mapped[str | None] = mapped_column(String(500))
     raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[InboundStatus] = mapped_column(String(10), default=InboundStatus.UNMATCHED)
+    # The line's bank_ref (see Transaction.bank_ref), carried into the ledger on assignment.
+    bank_ref: Mapped[str | None] = mapped_column(String(120))
     # Why no vendor was matched (one of chopay.transactions.matching.UnmatchedReason).
     reason: Mapped[str | None] = mapped_column(String(40))
     market_id: Mapped[int | None] = mapped_column(ForeignKey("markets.id"), index=True)

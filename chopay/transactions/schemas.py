@@ -544,9 +544,12 @@ class ChopayNotificationSchema(Schema):
 
     ``{"id": "evt-1", "direction": "in", "amount": 150000, "occurred_at":
     "2026-11-21T09:15:00+07:00", "method": "vietqr", "account_number": "0123456789",
-    "content": "CP7K3QF9 rau", "vendor_id": null}``. ``id`` is unique per source (the
-    idempotency key); the vendor is ``vendor_id`` when given, else matched like SePay's:
-    by account number and the vendor reference in ``content``."""
+    "content": "CP7K3QF9 rau", "vendor_id": null, "bank_reference": "FT25325A1B2C"}``.
+    ``id`` is unique per source (the idempotency key); the vendor is ``vendor_id`` when
+    given, else matched like SePay's: by account number and the vendor reference in
+    ``content``. ``bank_reference`` (optional) is the bank's own reference of the transfer,
+    as the receiving account's statement prints it: with ``account_number`` it lets the
+    ledger recognise the same transfer in an imported statement (recorded once)."""
 
     id = fields.String(required=True, validate=validate.Regexp(_REF_RE))
     direction = fields.String(load_default="in", validate=validate.OneOf(("in", "out")))
@@ -562,6 +565,12 @@ class ChopayNotificationSchema(Schema):
         allow_none=True,
         strict=True,
         validate=validate.Range(min=1, max=MAX_ID),
+    )
+    bank_reference = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=100),
+        metadata={"description": "the bank's own reference of the transfer (as on the statement)"},
     )
 
 

@@ -1,11 +1,13 @@
 """Recording, voiding and listing payments; unmatched lines; webhook sources.
 
 Every write goes through ``insert_transactions``: a driver-level ``INSERT … ON CONFLICT
-(source, external_ref) DO NOTHING RETURNING`` and, for exactly the rows it returned, one
-rollup upsert ``tx_count = tx_count + n`` per (vendor, day, method): in the same statement
-on PostgreSQL, in the same transaction on SQLite (see ``bulk``). The unique key makes a
-retried or concurrently repeated payment land once, whatever the interleaving; the
-database, not a prior SELECT, decides which request wins.
+DO NOTHING RETURNING`` and, for exactly the rows it returned, one rollup upsert
+``tx_count = tx_count + n`` per (vendor, day, method): in the same statement on
+PostgreSQL, in the same transaction on SQLite (see ``bulk``). The unique key (source,
+external_ref) makes a retried or concurrently repeated payment land once, whatever the
+interleaving; the unique ``bank_ref`` does the same for one bank transfer that arrives
+by two sources (provider notification and statement import). The database, not a prior
+SELECT, decides which request wins.
 """
 
 from __future__ import annotations
@@ -128,12 +130,13 @@ def insert_transactions(
 
     Each row needs ``vendor_id``, ``market_id``, ``amount_vnd`` (1 … 499,999,999),
     ``occurred_at`` (aware; naive = Vietnam time), ``method``, ``source`` and
-    ``external_ref``; ``local_day``, ``reporter_id``, ``webhook_source_id``, ``note`` and
-    ``created_at`` are optional. Rows are NOT checked against business rules (vendor status,
-    future times, permissions): callers such as the demo generator pass trusted data.
-    Rows whose ``(source, external_ref)`` already exists, in the database or earlier in
-    ``rows``, are skipped and counted as duplicates. The rollups get one upsert per
-    (vendor, day, method) for the rows really inserted. Driver-level, not the ORM
+    ``external_ref``; ``local_day``, ``reporter_id``, ``webhook_source_id``, ``note``,
+    ``created_at`` and ``bank_ref`` (see ``matching.bank_transfer_ref``) are optional. Rows
+    are NOT checked against business rules (vendor status, future times, permissions):
+    callers such as the demo generator pass trusted data. Rows whose ``(source,
+    external_ref)`` or ``bank_ref`` already exists, in the database or earlier in ``rows``
+    (the first one wins), are skipped and counted as duplicates. The rollups get one upsert
+    per (vendor, day, method) for the rows really inserted. Driver-level, not the ORM
     (see ``chopay.transactions.bulk``).
     """
     counts = InsertCounts()
@@ -143,11 +146,15 @@ def insert_transactions(
     now = utcnow()
     utc = dt.UTC
     by_key: dict[tuple[str, str], tuple[Any, ...]] = {}
+    bank_refs: set[str] = set()
     for row in rows:
         key = (str(row["source"]), row["external_ref"])
-        if key in by_key:
+        bank_ref = row.get("bank_ref") or None
+        if key in by_key or bank_ref in bank_refs:
             counts.duplicates += 1
             continue
+        if bank_ref is not None:
+            bank_refs.add(bank_ref)
         occurred = row["occurred_at"]
         if occurred.tzinfo is not utc:
             occurred = to_utc(occurred)
@@ -164,6 +171,7 @@ def insert_transactions(
             row.get("webhook_source_id"),
             row.get("note"),
             row.get("created_at") or now,
+            bank_ref,
         )
     # One lock order for every writer: concurrent batches never deadlock on the unique index.
     prepared = [by_key[k] for k in sorted(by_key)]
@@ -185,6 +193,18 @@ def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[i
         "transactions", "external_ref, id, vendor_id, amount_vnd, method", source, sorted(set(refs))
     )
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
+
+
+_ID_BY_BANK_REF = select(Transaction.__table__.c.id).where(
+    Transaction.__table__.c.bank_ref == bindparam("bank_ref")
+)
+
+
+def find_transaction_id_by_bank_ref(bank_ref: str | None) -> int | None:
+    """The id of the ledger row holding this bank transfer (any source), or None."""
+    if not bank_ref:
+        return None
+    return db.session.connection().execute(_ID_BY_BANK_REF, {"bank_ref": bank_ref}).scalar()
 
 
 # ---- reporting payments (API, pages) --------------------------------------------------------
@@ -715,6 +735,7 @@ def hold_inbound(rows: Sequence[dict[str, Any]]) -> dict[str, int]:
                 "occurred_at": row["occurred_at"],
                 "account_number": (row.get("account_number") or None),
                 "content": (row.get("content") or "")[:500] or None,
+                "bank_ref": row.get("bank_ref") or None,
                 "raw": row.get("raw") or {},
                 "status": InboundStatus.UNMATCHED.value,
                 "reason": row.get("reason"),
@@ -831,8 +852,10 @@ def assign_inbound(
     method: str = Method.VIETQR,
     origin: Origin | None = None,
 ) -> InboundPayment:
-    """Credit a held line to a vendor: creates the ledger row (same idempotency key, so a
-    line can never be counted twice) and marks the line assigned. Audited."""
+    """Credit a held line to a vendor: creates the ledger row (same idempotency key and
+    bank_ref, so a line can never be counted twice) and marks the line assigned. When the
+    ledger holds the line already (a later delivery, or the same bank transfer recorded
+    through another source), the line is linked to that row instead. Audited."""
     row = get_inbound(inbound_id, actor=actor)
     if row.status != InboundStatus.UNMATCHED:
         raise ConflictError(_l("Dòng này đã được xử lý."), details={"id": [str(row.status)]})
@@ -865,12 +888,18 @@ def assign_inbound(
                 "reporter_id": actor.id,
                 "webhook_source_id": row.webhook_source_id,
                 "note": (row.content or "")[:255] or None,
+                "bank_ref": row.bank_ref,
             }
         ]
     )
     tx_id = counts.ids.get((str(row.source), row.external_ref))
-    if tx_id is None:  # the provider retried after the account was approved: already counted
-        tx_id = existing_transactions(str(row.source), [row.external_ref])[row.external_ref][0]
+    if tx_id is None:
+        # Already counted: the provider retried after the account was approved (same
+        # key), or the transfer came in through another source too (same bank_ref).
+        found = existing_transactions(str(row.source), [row.external_ref]).get(row.external_ref)
+        tx_id = found[0] if found is not None else find_transaction_id_by_bank_ref(row.bank_ref)
+    if tx_id is None:  # cannot happen: the insert skips only for a committed row
+        raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
     row.status = InboundStatus.ASSIGNED
     row.transaction_id = tx_id
     row.decided_by_id = actor.id

@@ -33,6 +33,7 @@ from chopay.transactions.matching import (
     MatchIndex,
     UnmatchedReason,
     VendorRef,
+    bank_transfer_ref,
     normalise_account,
 )
 from chopay.transactions.models import (
@@ -170,6 +171,10 @@ class Notification:
     content: str | None
     vendor_id: int | None
     raw: dict[str, Any]
+    # "<receiving account>:<bank's reference>" when the notification names the bank's own
+    # reference (see Transaction.bank_ref): the same transfer in a statement is not
+    # recorded twice.
+    bank_ref: str | None = None
 
 
 def _load_json(body: bytes) -> dict[str, Any]:
@@ -231,16 +236,19 @@ def parse_sepay(body: bytes) -> Notification:
     if errors or occurred is None:
         raise InvalidInputError(details=errors)
     content = loaded.get("content") or loaded.get("description")
+    account = loaded.get("subAccount") or loaded.get("accountNumber")
     return Notification(
         external_id=external_id,
         incoming=loaded["transferType"] == "in",
         amount_vnd=amount,
         occurred_at=occurred,
         method=Method.VIETQR,
-        account_number=loaded.get("subAccount") or loaded.get("accountNumber"),
+        account_number=account,
         content=content,
         vendor_id=None,
         raw=data,
+        # referenceCode is the bank's own transaction reference, as on the statement
+        bank_ref=bank_transfer_ref(account, loaded.get("referenceCode")),
     )
 
 
@@ -265,6 +273,7 @@ def parse_chopay(body: bytes) -> Notification:
         content=loaded.get("content"),
         vendor_id=loaded.get("vendor_id"),
         raw=data,
+        bank_ref=bank_transfer_ref(loaded.get("account_number"), loaded.get("bank_reference")),
     )
 
 
@@ -284,8 +293,11 @@ def handle_notification(
     """Record one verified notification (the signature is checked by the caller).
 
     Incoming payments matched to a vendor go to the ledger (source ``webhook``, key
-    ``<source name>:<provider id>``); unmatched ones are held for a board; outgoing ones
-    are ignored. Flushes, never commits."""
+    ``<source name>:<provider id>``, plus the transfer's ``bank_ref`` when the provider
+    names the bank's reference); unmatched ones are held for a board; outgoing ones are
+    ignored. A transfer the ledger holds already, under this key or under its bank_ref
+    (e.g. imported from the statement first), answers ``duplicate`` with that row's id.
+    Flushes, never commits."""
     parsed = PARSERS[WebhookFormat(source.format)](body)
     if not parsed.incoming:
         return WebhookOutcome("ignored")
@@ -314,6 +326,7 @@ def handle_notification(
                     "external_ref": key,
                     "webhook_source_id": source.id,
                     "note": (parsed.content or "")[:255] or None,
+                    "bank_ref": parsed.bank_ref,
                 }
             ]
         )
@@ -322,7 +335,14 @@ def handle_notification(
             services.settle_held(kind, counts.ids, held, actor_id=None)
             return WebhookOutcome("created", new_id)
         existing = services.existing_transactions(kind, [key])
-        return WebhookOutcome("duplicate", existing[key][0] if key in existing else None)
+        if key in existing:
+            return WebhookOutcome("duplicate", existing[key][0])
+        # Recorded through another source (the statement import): same bank transfer.
+        other_id = services.find_transaction_id_by_bank_ref(parsed.bank_ref)
+        if other_id is not None:
+            # An earlier delivery of this notification held for a board is settled too.
+            services.settle_held(kind, {(kind, key): other_id}, held, actor_id=None)
+        return WebhookOutcome("duplicate", other_id)
     ids = services.hold_inbound(
         [
             {
@@ -333,6 +353,7 @@ def handle_notification(
                 "occurred_at": parsed.occurred_at,
                 "account_number": (parsed.account_number or "")[:40] or None,
                 "content": parsed.content,
+                "bank_ref": parsed.bank_ref,
                 "raw": parsed.raw,
                 "reason": str(found.reason),
                 "market_id": found.market_id,

@@ -9,7 +9,8 @@ anonymous record that still counts in every total.
 
 - replaced by placeholders: name, phone, ID number (already masked), payment account
   numbers and holder names, QR payloads, payment notes, the account numbers inside bank
-  statement references (pseudonymised with a one-off key that is thrown away), held
+  statement references and bank transfer references (``bank_ref``; pseudonymised with a
+  one-off key that is thrown away), held
   statement lines paid into the vendor's accounts (account, note, raw notification),
   the vendor's login accounts (deactivated, renamed, tokens revoked);
 - kept: the stall, goods category, bank BIN, account kinds and statuses, the reference
@@ -265,21 +266,30 @@ def _pseudonym(key: bytes, ref: str) -> str:
 
 
 def _scrub_transactions(vendor: Vendor, key: bytes) -> int:
-    """Drop the notes of the vendor's payments; statement references embed the receiving
-    account number, so they become keyed pseudonyms (still unique, never reversible)."""
+    """Drop the notes of the vendor's payments; statement references and bank transfer
+    references embed the receiving account number, so they become keyed pseudonyms (still
+    unique, never reversible)."""
     table = cast(Table, Transaction.__table__)
     done = db.session.execute(update(table).where(table.c.vendor_id == vendor.id).values(note=None))
-    imported = db.session.execute(
-        select(table.c.id, table.c.external_ref).where(
-            table.c.vendor_id == vendor.id, table.c.source == Source.IMPORT
+    rows = db.session.execute(
+        select(table.c.id, table.c.source, table.c.external_ref, table.c.bank_ref).where(
+            table.c.vendor_id == vendor.id,
+            or_(table.c.source == Source.IMPORT, table.c.bank_ref.is_not(None)),
         )
     ).all()
-    if imported:
+    if rows:
         db.session.execute(
             update(table)
             .where(table.c.id == bindparam("row_id"))
-            .values(external_ref=bindparam("new_ref")),
-            [{"row_id": i, "new_ref": _pseudonym(key, ref)} for i, ref in imported],
+            .values(external_ref=bindparam("new_ref"), bank_ref=bindparam("new_bank_ref")),
+            [
+                {
+                    "row_id": row_id,
+                    "new_ref": _pseudonym(key, ref) if source == Source.IMPORT else ref,
+                    "new_bank_ref": _pseudonym(key, bank_ref) if bank_ref else None,
+                }
+                for row_id, source, ref, bank_ref in rows
+            ],
         )
     return int(getattr(done, "rowcount", 0) or 0)
 
@@ -299,6 +309,8 @@ def _scrub_inbound(vendor: Vendor, numbers: Iterable[str], key: bytes) -> list[i
         row.raw = {}
         if row.source == Source.IMPORT:
             row.external_ref = _pseudonym(key, row.external_ref)
+        if row.bank_ref:
+            row.bank_ref = _pseudonym(key, row.bank_ref)
     return [r.id for r in rows]
 
 

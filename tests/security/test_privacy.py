@@ -261,8 +261,9 @@ def _report_money(client: FlaskClient, world: World) -> list[dict[str, Any]]:
 
 
 def _more_personal_rows(world: World) -> dict[str, Any]:
-    """A statement import (its reference embeds the account number), a note naming the
-    vendor, held lines paid into the vendor's account, and the vendor's own login."""
+    """A statement import (its reference embeds the account number), a provider's
+    notification (its bank_ref does too), a note naming the vendor, held lines paid into
+    the vendor's account, and the vendor's own login."""
     inside = world.scopes["in"]
     board = _db.session.get(User, world.users["board"])
     when = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).astimezone(
@@ -274,6 +275,21 @@ def _more_personal_rows(world: World) -> dict[str, Any]:
     ).encode()
     report = importer.import_statement(statement, actor=board)
     assert report.created == 1
+    notified = tx_services.insert_transactions(
+        [
+            {
+                "vendor_id": inside.vendor_id,
+                "market_id": inside.market_id,
+                "amount_vnd": 41_000,
+                "occurred_at": when,
+                "method": "vietqr",
+                "source": Source.WEBHOOK,
+                "external_ref": "sepay:888",
+                "bank_ref": f"{inside.account_number}:FT888",
+            }
+        ]
+    )
+    assert notified.inserted == 1
     tx_services.record_transaction(
         {
             "vendor_id": inside.vendor_id,
@@ -350,7 +366,7 @@ def test_erasure_keeps_every_total_and_leaves_no_personal_value(
     assert resp.status_code == 200, resp.get_json()
     result = resp.get_json()
     assert result["accounts"] == 3 and result["qr_codes_revoked"] == 1
-    assert result["transactions"] == 3 and result["inbound_payments"] == 1
+    assert result["transactions"] == 4 and result["inbound_payments"] == 1
     assert result["logins"] == 1 and result["audit_events"] >= 3
 
     _db.session.expire_all()

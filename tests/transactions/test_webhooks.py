@@ -10,63 +10,26 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from chopay.transactions import services
 from chopay.transactions.models import InboundPayment, Transaction
 from chopay.transactions.webhooks import sign
-from tests.transactions.conftest import VN, World, counts, rollup
+from tests.transactions.conftest import (
+    VN,
+    WEBHOOK_URL,
+    World,
+    counts,
+    post_webhook,
+    rollup,
+    sepay_body,
+)
 
-URL = "/api/v1/webhooks"
-
-
-@pytest.fixture
-def sepay(db: Any) -> tuple[Any, str]:
-    made = services.create_webhook_source("sepay", format="sepay")
-    db.session.commit()
-    return made
-
-
-@pytest.fixture
-def own(db: Any) -> tuple[Any, str]:
-    made = services.create_webhook_source("pos-app", format="chopay")
-    db.session.commit()
-    return made
-
-
-def _sepay_body(world: World, **change: Any) -> dict[str, Any]:
-    body = {
-        "id": 92704,
-        "gateway": "Vietcombank",
-        "transactionDate": "2025-11-21 14:02:37",
-        "accountNumber": world.account.account_number,
-        "code": None,
-        "content": f"{world.vendor.reference} mua ca",
-        "transferType": "in",
-        "transferAmount": 227_000,
-        "accumulated": 19_077_000,
-        "subAccount": None,
-        "referenceCode": "MBVCB.3278907687",
-        "description": "",
-    }
-    body.update(change)
-    return body
-
-
-def _post(client: Any, name: str, secret: str, body: Any, **kw: Any) -> Any:
-    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-    header = kw.pop("signature", None) or sign(secret, raw, kw.pop("timestamp", None))
-    return client.post(
-        f"{URL}/{name}",
-        data=raw,
-        content_type="application/json",
-        headers={"X-Chopay-Signature": header},
-    )
+URL = WEBHOOK_URL
 
 
 def test_incoming_sepay_transfer_is_recorded_once(
     client: Any, db: Any, world: World, sepay: Any
 ) -> None:
     _, secret = sepay
-    first = _post(client, "sepay", secret, _sepay_body(world))
+    first = post_webhook(client, "sepay", secret, sepay_body(world))
     assert first.status_code == 201
     data = first.get_json()
     assert data["success"] is True and data["status"] == "created"
@@ -76,14 +39,14 @@ def test_incoming_sepay_transfer_is_recorded_once(
     assert row.webhook_source_id == sepay[0].id and row.reporter_id is None
     # SePay's time is Vietnam time
     assert row.occurred_at == dt.datetime(2025, 11, 21, 7, 2, 37, tzinfo=dt.UTC)
-    again = _post(client, "sepay", secret, _sepay_body(world))
+    again = post_webhook(client, "sepay", secret, sepay_body(world))
     assert again.status_code == 200
     assert again.get_json() == {**data, "status": "duplicate"}
     assert rollup(db, world.vendor.id) == [(dt.date(2025, 11, 21), "vietqr", 1, 227_000)]
 
 
 def test_outgoing_sepay_transfer_is_ignored(client: Any, db: Any, world: World, sepay: Any) -> None:
-    resp = _post(client, "sepay", sepay[1], _sepay_body(world, transferType="out"))
+    resp = post_webhook(client, "sepay", sepay[1], sepay_body(world, transferType="out"))
     assert resp.status_code == 200
     assert resp.get_json()["status"] == "ignored"
     assert counts(db) == (0, 0, 0)
@@ -92,12 +55,12 @@ def test_outgoing_sepay_transfer_is_ignored(client: Any, db: Any, world: World, 
 def test_bank_prefixes_in_the_note_still_match_the_reference(
     client: Any, db: Any, world: World, sepay: Any
 ) -> None:
-    body = _sepay_body(
+    body = sepay_body(
         world,
         accountNumber="00011122233",  # the market's collection account, not a vendor's
         content=f"MBVCB.3278907687.{world.vendor2.reference}.CT tu 0123 NGUYEN VAN A",
     )
-    resp = _post(client, "sepay", sepay[1], body)
+    resp = post_webhook(client, "sepay", sepay[1], body)
     assert resp.status_code == 201
     assert db.session.get(Transaction, resp.get_json()["id"]).vendor_id == world.vendor2.id
 
@@ -105,15 +68,15 @@ def test_bank_prefixes_in_the_note_still_match_the_reference(
 def test_unmatched_notification_is_held_assigned_once_and_audited(
     client: Any, auth: Any, db: Any, world: World, sepay: Any
 ) -> None:
-    body = _sepay_body(world, id=777, accountNumber="12121212", content="chuyen khoan")
-    resp = _post(client, "sepay", sepay[1], body)
+    body = sepay_body(world, id=777, accountNumber="12121212", content="chuyen khoan")
+    resp = post_webhook(client, "sepay", sepay[1], body)
     assert resp.status_code == 200
     data = resp.get_json()
     assert data["status"] == "unmatched" and data["id"] is None
     held = db.session.get(InboundPayment, data["inbound_id"])
     assert held.reason == "unknown_account" and held.raw["id"] == 777
     assert held.market_id is None  # no clue which market: admins see it
-    assert _post(client, "sepay", sepay[1], body).get_json()["status"] == "duplicate"
+    assert post_webhook(client, "sepay", sepay[1], body).get_json()["status"] == "duplicate"
     assert counts(db) == (0, 0, 1)
 
     listing = client.get("/api/v1/inbound-payments", headers=auth.token_headers(world.board))
@@ -133,7 +96,7 @@ def test_unmatched_notification_is_held_assigned_once_and_audited(
         client.post(assign, json={"vendor_id": world.vendor.id}, headers=admin).status_code == 409
     )
     # a late retry of the provider changes nothing
-    assert _post(client, "sepay", sepay[1], body).get_json()["status"] == "duplicate"
+    assert post_webhook(client, "sepay", sepay[1], body).get_json()["status"] == "duplicate"
     assert counts(db) == (1, 1, 1)
 
 
@@ -141,8 +104,8 @@ def test_board_assigns_lines_held_for_its_market_only(
     client: Any, auth: Any, db: Any, world: World, sepay: Any
 ) -> None:
     # vendor 1's account with vendor 2's reference: held, guessed market = vendor 1's
-    body = _sepay_body(world, id=1, content=f"{world.vendor2.reference} tien hang")
-    held_id = _post(client, "sepay", sepay[1], body).get_json()["inbound_id"]
+    body = sepay_body(world, id=1, content=f"{world.vendor2.reference} tien hang")
+    held_id = post_webhook(client, "sepay", sepay[1], body).get_json()["inbound_id"]
     assert db.session.get(InboundPayment, held_id).market_id == world.market.id
     board = auth.token_headers(world.board)
     items = client.get("/api/v1/inbound-payments", headers=board).get_json()["items"]
@@ -182,7 +145,7 @@ def test_board_assigns_lines_held_for_its_market_only(
 def test_bad_signatures_get_401_and_store_nothing(
     client: Any, db: Any, world: World, sepay: Any, tamper: str
 ) -> None:
-    raw = json.dumps(_sepay_body(world)).encode()
+    raw = json.dumps(sepay_body(world)).encode()
     now = int(time.time())
     name, headers = "sepay", {"X-Chopay-Signature": sign(sepay[1], raw)}
     if tamper == "no_header":
@@ -208,14 +171,16 @@ def test_bad_signatures_get_401_and_store_nothing(
 def test_timestamp_within_five_minutes_is_accepted(
     client: Any, db: Any, world: World, sepay: Any
 ) -> None:
-    resp = _post(client, "sepay", sepay[1], _sepay_body(world), timestamp=int(time.time()) - 290)
+    resp = post_webhook(
+        client, "sepay", sepay[1], sepay_body(world), timestamp=int(time.time()) - 290
+    )
     assert resp.status_code == 201
 
 
 def test_inactive_source_is_refused(client: Any, db: Any, world: World, sepay: Any) -> None:
     sepay[0].is_active = False
     db.session.flush()
-    assert _post(client, "sepay", sepay[1], _sepay_body(world)).status_code == 401
+    assert post_webhook(client, "sepay", sepay[1], sepay_body(world)).status_code == 401
 
 
 @pytest.mark.parametrize(
@@ -233,7 +198,7 @@ def test_inactive_source_is_refused(client: Any, db: Any, world: World, sepay: A
 def test_malformed_sepay_bodies_are_422(
     client: Any, db: Any, world: World, sepay: Any, change: dict[str, Any], field: str
 ) -> None:
-    resp = _post(client, "sepay", sepay[1], _sepay_body(world, **change))
+    resp = post_webhook(client, "sepay", sepay[1], sepay_body(world, **change))
     assert resp.status_code == 422
     assert resp.get_json()["error"]["details"][field]
     assert counts(db) == (0, 0, 0)
@@ -242,14 +207,14 @@ def test_malformed_sepay_bodies_are_422(
 def test_missing_sepay_fields_and_non_json_are_422(
     client: Any, db: Any, world: World, sepay: Any
 ) -> None:
-    body = _sepay_body(world)
+    body = sepay_body(world)
     del body["transferType"]
-    resp = _post(client, "sepay", sepay[1], body)
+    resp = post_webhook(client, "sepay", sepay[1], body)
     assert resp.status_code == 422 and resp.get_json()["error"]["details"]["transferType"]
-    assert _post(client, "sepay", sepay[1], b"{not json").status_code == 422
-    assert _post(client, "sepay", sepay[1], b"[1, 2]").status_code == 422
+    assert post_webhook(client, "sepay", sepay[1], b"{not json").status_code == 422
+    assert post_webhook(client, "sepay", sepay[1], b"[1, 2]").status_code == 422
     future = (dt.datetime.now(VN) + dt.timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S")
-    resp = _post(client, "sepay", sepay[1], _sepay_body(world, transactionDate=future))
+    resp = post_webhook(client, "sepay", sepay[1], sepay_body(world, transactionDate=future))
     assert resp.status_code == 422 and resp.get_json()["error"]["details"]["occurred_at"]
     assert counts(db) == (0, 0, 0)
 
@@ -265,7 +230,7 @@ def test_chopay_format_by_vendor_id_or_by_account(
         "method": "ewallet",
         "vendor_id": world.vendor2.id,
     }
-    first = _post(client, "pos-app", secret, base)
+    first = post_webhook(client, "pos-app", secret, base)
     assert first.status_code == 201
     row = db.session.get(Transaction, first.get_json()["id"])
     assert (row.vendor_id, row.method, row.external_ref) == (
@@ -280,14 +245,14 @@ def test_chopay_format_by_vendor_id_or_by_account(
         "account_number": world.account.account_number,
         "content": "thanh toan",
     }
-    second = _post(client, "pos-app", secret, by_account)
+    second = post_webhook(client, "pos-app", secret, by_account)
     assert second.status_code == 201
     assert db.session.get(Transaction, second.get_json()["id"]).vendor_id == world.vendor.id
-    out = _post(client, "pos-app", secret, {**by_account, "id": "evt-3", "direction": "out"})
+    out = post_webhook(client, "pos-app", secret, {**by_account, "id": "evt-3", "direction": "out"})
     assert out.get_json()["status"] == "ignored"
-    bad = _post(client, "pos-app", secret, {**base, "id": "evt-4", "amount": 12.5})
+    bad = post_webhook(client, "pos-app", secret, {**base, "id": "evt-4", "amount": 12.5})
     assert bad.status_code == 422 and bad.get_json()["error"]["details"]["amount"]
-    left = _post(client, "pos-app", secret, {**base, "id": "evt-5", "vendor_id": 31337})
+    left = post_webhook(client, "pos-app", secret, {**base, "id": "evt-5", "vendor_id": 31337})
     assert left.get_json()["status"] == "unmatched"
     reasons = db.session.scalars(select(InboundPayment.reason)).all()
     assert reasons == ["unknown_vendor"]
@@ -295,7 +260,7 @@ def test_chopay_format_by_vendor_id_or_by_account(
 
 def test_oversized_body_is_refused(client: Any, db: Any, world: World, sepay: Any) -> None:
     raw = b'{"pad": "' + b"x" * 70_000 + b'"}'
-    resp = _post(client, "sepay", sepay[1], raw)
+    resp = post_webhook(client, "sepay", sepay[1], raw)
     assert resp.status_code == 413
     assert counts(db) == (0, 0, 0)
 
@@ -319,20 +284,20 @@ def test_a_source_disabled_elsewhere_stops_within_the_cache_time(
     clock = [1000.0]
     monkeypatch.setattr(webhooks.time, "monotonic", lambda: clock[0])
     app.config["CREDENTIALS_CACHE_SECONDS"] = 5
-    assert _post(client, "sepay", secret, _sepay_body(world, id=1)).status_code == 201
+    assert post_webhook(client, "sepay", secret, sepay_body(world, id=1)).status_code == 201
     db.session.execute(
         text("UPDATE webhook_sources SET is_active = false WHERE id = :i"), {"i": source.id}
     )
     clock[0] += 4.9
-    assert _post(client, "sepay", secret, _sepay_body(world, id=2)).status_code == 201
+    assert post_webhook(client, "sepay", secret, sepay_body(world, id=2)).status_code == 201
     clock[0] += 0.2
-    assert _post(client, "sepay", secret, _sepay_body(world, id=3)).status_code == 401
+    assert post_webhook(client, "sepay", secret, sepay_body(world, id=3)).status_code == 401
     db.session.execute(
         text("UPDATE webhook_sources SET is_active = true WHERE id = :i"), {"i": source.id}
     )
     clock[0] += 10
-    assert _post(client, "sepay", secret, _sepay_body(world, id=4)).status_code == 201
+    assert post_webhook(client, "sepay", secret, sepay_body(world, id=4)).status_code == 201
     db.session.expire_all()
     db.session.get(type(source), source.id).is_active = False
     db.session.flush()
-    assert _post(client, "sepay", secret, _sepay_body(world, id=5)).status_code == 401
+    assert post_webhook(client, "sepay", secret, sepay_body(world, id=5)).status_code == 401
