@@ -27,13 +27,18 @@ from chopay.extensions import db
 from chopay.vendors.models import AccountStatus, PaymentAccount, Vendor, VendorStatus
 
 _TOKEN = re.compile(r"[A-Z0-9]{6,12}")
+# One notification's lookups in one round trip: the vendors behind its account and
+# behind the references in its note, and (kind 'held') its line if already held.
 _ONE_LOOKUP = text(
-    "SELECT pa.account_number, v.id, v.market_id, v.status, v.reference "
+    "SELECT 'account', pa.account_number, v.id, v.market_id, v.status, v.reference "
     "FROM payment_accounts pa JOIN vendors v ON v.id = pa.vendor_id "
     "WHERE pa.account_number IN :accounts AND pa.status = :approved "
     "UNION ALL "
-    "SELECT NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
-    "WHERE v.reference IN :tokens"
+    "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
+    "WHERE v.reference IN :tokens "
+    "UNION ALL "
+    "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
+    "WHERE i.source = :held_source AND i.external_ref = :held_ref"
 ).bindparams(bindparam("accounts", expanding=True), bindparam("tokens", expanding=True))
 _CHUNK = 2000
 
@@ -99,6 +104,9 @@ class MatchIndex:
 
     by_account: dict[str, list[VendorRef]] = field(default_factory=dict)
     by_reference: dict[str, VendorRef] = field(default_factory=dict)
+    # external_ref -> (inbound id, status) of the line already held, when loaded for one
+    # notification (see ``load_notification``).
+    held: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, accounts: Iterable[str], contents: Iterable[str | None]) -> MatchIndex:
@@ -155,22 +163,43 @@ class MatchIndex:
 
     @classmethod
     def _load_one(cls, accounts: list[str], tokens: list[str]) -> MatchIndex:
-        """One notification: both lookups in one round trip, with a statement built once."""
-        index = cls()
+        """One line: both lookups in one round trip, with a statement built once."""
         if not accounts and not tokens:
-            return index
+            return cls()
+        return cls._run_one(accounts, tokens, "", "")
+
+    @classmethod
+    def load_notification(
+        cls, account_number: str | None, content: str | None, source: str, external_ref: str
+    ) -> MatchIndex:
+        """One provider notification: the vendors it may belong to and, in ``held``, its
+        line if a board holds it already, all in one round trip."""
+        account = normalise_account(account_number)
+        return cls._run_one(
+            [account] if account else [], note_tokens(content), source, external_ref
+        )
+
+    @classmethod
+    def _run_one(
+        cls, accounts: list[str], tokens: list[str], held_source: str, held_ref: str
+    ) -> MatchIndex:
+        index = cls()
         params = {
             "accounts": accounts or [""],
             "tokens": tokens or [""],
             "approved": AccountStatus.APPROVED.value,
+            "held_source": held_source,
+            "held_ref": held_ref,
         }
-        for account, vid, market_id, status, reference in db.session.connection().execute(
-            _ONE_LOOKUP, params
-        ):
-            ref = VendorRef(vid, market_id, status, reference)
-            if account is not None:
+        rows = db.session.connection().execute(_ONE_LOOKUP, params)
+        for kind, account, row_id, market_id, status, reference in rows:
+            if kind == "held":
+                index.held[held_ref] = (row_id, status)
+                continue
+            ref = VendorRef(row_id, market_id, status, reference)
+            if kind == "account":
                 vendors = index.by_account.setdefault(normalise_account(account), [])
-                if all(v.id != vid for v in vendors):
+                if all(v.id != row_id for v in vendors):
                     vendors.append(ref)
             index.by_reference[reference.upper()] = ref
         return index

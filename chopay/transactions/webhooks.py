@@ -34,7 +34,6 @@ from chopay.transactions.matching import (
     UnmatchedReason,
     VendorRef,
     bank_transfer_ref,
-    normalise_account,
 )
 from chopay.transactions.models import (
     MAX_AMOUNT_VND,
@@ -309,8 +308,7 @@ def handle_notification(
         )
     key = f"{source.name}:{parsed.external_id}"[:120]
     kind = Source.WEBHOOK.value
-    found = _match(parsed)
-    held = services.held_refs(kind, [key])
+    found, held = _match(parsed, kind, key)
     if found.vendor is not None:
         if held.get(key, (0, ""))[1] == "ignored":
             return WebhookOutcome("duplicate", inbound_id=held[key][0])
@@ -365,13 +363,17 @@ def handle_notification(
     return WebhookOutcome("unmatched", inbound_id=ids.get(key))
 
 
-def _match(parsed: Notification) -> Match:
+def _match(parsed: Notification, source: str, key: str) -> tuple[Match, dict[str, tuple[int, str]]]:
+    """The vendor a notification belongs to (or why none), and its line if already held
+    for a board (external_ref -> (inbound id, status))."""
     if parsed.vendor_id is not None:
+        held = services.held_refs(source, [key])
         vendor = db.session.get(Vendor, parsed.vendor_id)
         if vendor is None:
-            return Match(None, UnmatchedReason.UNKNOWN_VENDOR, None)
+            return Match(None, UnmatchedReason.UNKNOWN_VENDOR, None), held
         if vendor.status == VendorStatus.LEFT:
-            return Match(None, UnmatchedReason.VENDOR_LEFT, vendor.market_id)
-        return Match(VendorRef(vendor.id, vendor.market_id, vendor.status, vendor.reference))
-    index = MatchIndex.load([normalise_account(parsed.account_number)], [parsed.content])
-    return index.match(parsed.account_number, parsed.content)
+            return Match(None, UnmatchedReason.VENDOR_LEFT, vendor.market_id), held
+        ref = VendorRef(vendor.id, vendor.market_id, vendor.status, vendor.reference)
+        return Match(ref), held
+    index = MatchIndex.load_notification(parsed.account_number, parsed.content, source, key)
+    return index.match(parsed.account_number, parsed.content), index.held
