@@ -147,11 +147,8 @@ def can(user: Any, action: Action, target: Any = None) -> bool:
     if target is None:
         return action in GLOBAL_RIGHTS[role]
     if isinstance(target, Vendor):
-        if action not in VENDOR_RIGHTS[role]:
-            return False
-        if role == Role.VENDOR:
-            return actor.vendor_id == target.id
-        return market_in_scope(actor, target.market)
+        decided = can_by_ids(actor, action, target.id, target.market_id)
+        return market_in_scope(actor, target.market) if decided is None else decided
     if isinstance(target, Market):
         return action in MARKET_RIGHTS[role] and market_in_scope(actor, target)
     if isinstance(target, AdminUnit):
