@@ -281,34 +281,31 @@ _REF_LOOKUPS = {
 }
 
 
-def rows_by_ref(table: str, columns: str, source: str, refs: Sequence[str]) -> list[Any]:
-    """``SELECT columns FROM table WHERE source = … AND external_ref IN refs`` as ONE
-    statement with ONE parameter however many refs there are: an array on PostgreSQL,
-    a JSON list on SQLite (``json_each``). A compiled ``IN`` with thousands of bound
+def _select_in(head: str, column: str, values: Sequence[Any], *params: Any) -> list[Any]:
+    """``<head> <column> IN values`` as ONE statement with ONE parameter for the values,
+    however many: an array on PostgreSQL, a JSON list on SQLite (``json_each``). ``head``
+    writes its own placeholders as ``{p}``. A compiled ``IN`` with thousands of bound
     values costs more to build and send than the lookup itself."""
-    if (table, columns) not in _REF_LOOKUPS:
-        raise ValueError(f"not a ledger lookup: {table} ({columns})")
-    if not refs:
+    if not values:
         return []
     conn = db.session.connection()
     if _dialect() == "postgresql":
-        sql = f"SELECT {columns} FROM {table} WHERE source = %s AND external_ref = ANY(%s)"  # noqa: S608 - fixed names only
-        return list(conn.exec_driver_sql(sql, (source, list(refs))))
-    sql = (
-        f"SELECT {columns} FROM {table} WHERE source = ? "  # noqa: S608 - fixed names only
-        "AND external_ref IN (SELECT value FROM json_each(?))"
-    )
-    return list(conn.exec_driver_sql(sql, (source, json.dumps(list(refs)))))
+        sql = f"{head.format(p='%s')} {column} = ANY(%s)"
+        return list(conn.exec_driver_sql(sql, (*params, list(values))))
+    sql = f"{head.format(p='?')} {column} IN (SELECT value FROM json_each(?))"  # noqa: S608 - fixed names only
+    return list(conn.exec_driver_sql(sql, (*params, json.dumps(list(values)))))
+
+
+def rows_by_ref(table: str, columns: str, source: str, refs: Sequence[str]) -> list[Any]:
+    """``SELECT columns FROM table WHERE source = … AND external_ref IN refs`` in one
+    statement (see ``_select_in``)."""
+    if (table, columns) not in _REF_LOOKUPS:
+        raise ValueError(f"not a ledger lookup: {table} ({columns})")
+    head = f"SELECT {columns} FROM {table} WHERE source = {{p}} AND"  # noqa: S608 - fixed names only
+    return _select_in(head, "external_ref", refs, source)
 
 
 def vendor_rows(ids: Sequence[int]) -> list[Any]:
-    """(id, market_id, status) of these vendors, in one statement with one parameter
-    (as ``rows_by_ref``): a batch names hundreds of vendors."""
-    if not ids:
-        return []
-    conn = db.session.connection()
-    if _dialect() == "postgresql":
-        sql = "SELECT id, market_id, status FROM vendors WHERE id = ANY(%s)"
-        return list(conn.exec_driver_sql(sql, (list(ids),)))
-    sql = "SELECT id, market_id, status FROM vendors WHERE id IN (SELECT value FROM json_each(?))"
-    return list(conn.exec_driver_sql(sql, (json.dumps(list(ids)),)))
+    """(id, market_id, status) of these vendors in one statement (see ``_select_in``): a
+    batch names hundreds of vendors."""
+    return _select_in("SELECT id, market_id, status FROM vendors WHERE", "id", ids)

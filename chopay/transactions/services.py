@@ -234,7 +234,6 @@ class LedgerRow:
 
 
 _LEDGER_COLUMNS = [Transaction.__table__.c[f.name] for f in dataclasses.fields(LedgerRow)]
-_LEDGER_ROW = select(*_LEDGER_COLUMNS).where(Transaction.__table__.c.id == bindparam("id"))
 _LEDGER_ROW_BY_REF = select(*_LEDGER_COLUMNS).where(
     Transaction.__table__.c.source == bindparam("source"),
     Transaction.__table__.c.external_ref == bindparam("ref"),
@@ -321,34 +320,30 @@ def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str
     for ``can``. Loading vendors and markets through the ORM cost more than recording
     the payment."""
     wanted = sorted(set(ids))
-    own_vendor = getattr(actor, "vendor_id", None)
-    facts: dict[int, tuple[int, str, bool] | None] = {}
-    undecided: list[int] = []
     if len(wanted) == 1:  # a single payment: a statement built once, nothing expanded
         rows: Iterable[Any] = db.session.connection().execute(_VENDOR_ROW, {"id": wanted[0]})
     else:
         rows = bulk.vendor_rows(wanted)
-    for vendor_id, market_id, status in rows:
-        allowed = can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
-        if allowed is None:
-            undecided.append(vendor_id)
-        source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
-        facts[vendor_id] = (
-            (market_id, source.value, status == VendorStatus.LEFT) if allowed else None
-        )
+    found = {vendor_id: (market_id, status) for vendor_id, market_id, status in rows}
+    allowed = {
+        vendor_id: can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, market_id)
+        for vendor_id, (market_id, _) in found.items()
+    }
+    undecided = [vendor_id for vendor_id, ok in allowed.items() if ok is None]
     for start in range(0, len(undecided), _LOOKUP_CHUNK):
         for vendor in db.session.scalars(
             select(Vendor)
             .options(joinedload(Vendor.market))
             .where(Vendor.id.in_(undecided[start : start + _LOOKUP_CHUNK]))
         ):
-            if can(actor, Action.RECORD_PAYMENT, vendor):
-                source = Source.VENDOR if own_vendor == vendor.id else Source.BOARD
-                facts[vendor.id] = (
-                    vendor.market_id,
-                    source.value,
-                    vendor.status == VendorStatus.LEFT,
-                )
+            allowed[vendor.id] = can(actor, Action.RECORD_PAYMENT, vendor)
+    own_vendor = getattr(actor, "vendor_id", None)
+    facts: dict[int, tuple[int, str, bool] | None] = {}
+    for vendor_id, (market_id, status) in found.items():
+        source = Source.VENDOR if own_vendor == vendor_id else Source.BOARD
+        facts[vendor_id] = (
+            (market_id, source.value, status == VendorStatus.LEFT) if allowed[vendor_id] else None
+        )
     return facts
 
 
@@ -520,14 +515,9 @@ def record_transaction(
     if result.values is not None and result.id is not None:
         values = result.values
         return LedgerRow(id=result.id, local_day=local_day(values["occurred_at"]), **values), True
-    if result.stored is not None:
-        return result.stored, False
-    stored = None
-    if result.id is not None:
-        stored = db.session.connection().execute(_LEDGER_ROW, {"id": result.id}).first()
-    if stored is None:  # cannot happen: created and duplicate results carry a stored id
+    if result.stored is None:  # cannot happen: a duplicate carries the stored row
         raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
-    return LedgerRow(**stored._asdict()), result.status == CREATED
+    return result.stored, False
 
 
 # ---- voids ----------------------------------------------------------------------------------
