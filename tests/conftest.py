@@ -21,10 +21,18 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_sqlalchemy.session import Session as FlaskSession
+from hypothesis import HealthCheck, settings
 from sqlalchemy import event
 
 from chopay import create_app
 from chopay.extensions import db as _db
+
+# Shared CI machines stall now and then: a property test is judged on its examples, not
+# on how fast this machine generated them.
+settings.register_profile(
+    "chopay", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile("chopay")
 
 TEST_DB_URL = os.environ.get("CHOPAY_TEST_DATABASE_URL", "")
 IS_POSTGRES = TEST_DB_URL.startswith("postgres")

@@ -12,7 +12,7 @@ from flask_smorest import Blueprint
 from chopay.auth.access import public, request_origin, unmetered
 from chopay.errors import InvalidInputError
 from chopay.extensions import db
-from chopay.transactions import export, importer, pages, services, webhooks
+from chopay.transactions import bulk, export, importer, pages, services, webhooks
 from chopay.transactions.schemas import (
     MAX_BATCH,
     AssignSchema,
@@ -110,7 +110,8 @@ def post_transactions() -> Any:
         raise InvalidInputError.for_field(
             "_schema", _l("Cần một đối tượng JSON hoặc một danh sách các đối tượng.")
         )
-    row, created = services.record_transaction(body, actor=current_user)
+    with bulk.single_payment():
+        row, created = services.record_transaction(body, actor=current_user)
     payload = {  # SingleResultSchema's shape
         "index": 0,
         "status": services.CREATED if created else services.DUPLICATE,
@@ -297,7 +298,8 @@ def receive_webhook(source: str) -> Any:
     row = webhooks.verify_signature(
         webhooks.find_source(source), request.headers.get(webhooks.SIGNATURE_HEADER), body
     )
-    outcome = webhooks.handle_notification(row, body)
+    with bulk.single_payment():
+        outcome = webhooks.handle_notification(row, body)
     db.session.commit()
     if outcome.status == "created":
         current_app.logger.info("webhook %s recorded transaction %s", source, outcome.id)

@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from chopay.extensions import db
@@ -134,6 +137,120 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+# ---- one payment, statements committing on their own (PostgreSQL) -----------------------
+
+
+class _Lane:
+    """The driver connection one payment's statements run on (see ``single_payment``)."""
+
+    __slots__ = ("dialect", "fairy", "raw")
+
+    def __init__(self, fairy: Any, dialect: Any) -> None:
+        self.fairy = fairy
+        self.raw = fairy.driver_connection
+        self.dialect = dialect
+
+    def rows(self, sql: str, params: Any) -> list[Any]:
+        try:
+            cursor = self.raw.execute(sql, params)
+            return cursor.fetchall() if cursor.description is not None else []
+        except self.dialect.loaded_dbapi.Error as exc:
+            raise driver_error(exc, sql, self.fairy, self.dialect) from exc
+
+
+_LANE: ContextVar[_Lane | None] = ContextVar("chopay_single_payment", default=None)
+
+
+def driver_error(exc: Exception, sql: str, fairy: Any, dialect: Any) -> DBAPIError:
+    """A driver error raised past SQLAlchemy, wrapped as SQLAlchemy would: a lost server
+    becomes an OperationalError (answered 503) and the dead connection is dropped from the
+    pool rather than handed out again."""
+    lost = dialect.is_disconnect(exc, fairy.driver_connection, None)
+    if lost:
+        fairy.invalidate(exc)
+    return DBAPIError.instance(  # type: ignore[no-any-return]
+        sql,
+        None,
+        exc,
+        dialect.loaded_dbapi.Error,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )
+
+
+def in_lane() -> bool:
+    """Whether this payment's statements go straight to the driver (``single_payment``)."""
+    return _LANE.get() is not None
+
+
+def lane_rows(sql: str, params: Any) -> list[Any]:
+    """Rows of one PostgreSQL statement (psycopg placeholders) in ``single_payment``."""
+    lane = _LANE.get()
+    if lane is None:
+        raise RuntimeError("lane_rows outside single_payment()")
+    return lane.rows(sql, params)
+
+
+@contextmanager
+def single_payment() -> Iterator[None]:
+    """Record one payment on PostgreSQL through the driver, each statement committing
+    by itself.
+
+    One payment is stored by ONE statement (the ledger row, its rollups and the report
+    triggers, see ``_PG_INSERT_ONE``), atomic on its own: BEGIN … COMMIT around it and
+    the reads before it bought nothing but two round trips and the session's bookkeeping,
+    and kept the market's report row locked for the COMMIT's round trip too, while every
+    payment of that market, day and method waits for it. Each read sees what is committed
+    when it runs, as under READ COMMITTED inside one transaction. The statements go to
+    psycopg directly (a fixed handful, written for PostgreSQL next to their SQLAlchemy
+    forms): SQLAlchemy's execution layer cost more per statement than the driver.
+
+    Inside, whatever is written through ``db.session`` still goes into the session's
+    transaction (the caller commits it); code that must write several statements
+    atomically leaves the lane with ``session_statements()``. Nothing may go through the
+    lane after writing through the session in the same request: the lane's connection
+    would wait for the session's locks, released only when the request ends.
+
+    A session bound to one connection (the tests' transaction, rolled back afterwards)
+    keeps it: the same statements run on its driver connection, without autocommit.
+    SQLite keeps the session's transaction and SQLAlchemy: its insert and rollup upsert
+    are two statements."""
+    bind = db.session.get_bind()
+    if bind.dialect.name != "postgresql":
+        yield
+        return
+    if not isinstance(bind, Engine):
+        token = _LANE.set(_Lane(db.session.connection().connection, bind.dialect))
+        try:
+            yield
+        finally:
+            _LANE.reset(token)
+        return
+    fairy = bind.raw_connection()
+    try:
+        fairy.driver_connection.autocommit = True
+        token = _LANE.set(_Lane(fairy, bind.dialect))
+        try:
+            yield
+        finally:
+            _LANE.reset(token)
+        if fairy.is_valid:
+            fairy.driver_connection.autocommit = False
+    finally:
+        fairy.close()
+
+
+@contextmanager
+def session_statements() -> Iterator[None]:
+    """Within ``single_payment()``: back to the session's transaction, for writes that
+    must be atomic together."""
+    token = _LANE.set(None)
+    try:
+        yield
+    finally:
+        _LANE.reset(token)
+
+
 def sqlite_datetime(value: dt.datetime) -> str:
     """An aware datetime as UTCDateTime stores it on SQLite (naive UTC, SQLAlchemy format)."""
     if value.tzinfo is not dt.UTC:
@@ -149,8 +266,12 @@ def insert_with_rollups(rows: Sequence[tuple[Any, ...]]) -> list[tuple[int, str,
     distinct bank_refs, sorted by key."""
     if not rows:
         return []
-    conn = db.session.connection()
     any_bank_ref = any(row[12] is not None for row in rows)
+    if len(rows) == 1 and in_lane():
+        return [tuple(r) for r in lane_rows(_PG_INSERT_ONE[any_bank_ref], rows[0])]
+    # Several rows are several statements (and a staging table emptied on COMMIT): they
+    # always go through the session's transaction.
+    conn = db.session.connection()
     if _dialect() == "postgresql":
         if len(rows) == 1:
             sql = _PG_INSERT_ONE[any_bank_ref]
@@ -239,20 +360,8 @@ def _pg_copy_insert(
         inserted = [tuple(r) for r in cursor.fetchall()]
         cursor.execute("TRUNCATE chopay_tx_stage")
     except conn.dialect.loaded_dbapi.Error as exc:
-        # The driver raised past SQLAlchemy (COPY needs the raw cursor): wrap the error as
-        # SQLAlchemy would, so that a lost server is an OperationalError (answered 503) and
-        # the dead connection is dropped from the pool rather than handed out again.
-        lost = conn.dialect.is_disconnect(exc, dbapi_connection, cursor)
-        if lost:
-            conn.invalidate(exc)
-        raise DBAPIError.instance(
-            move,
-            None,
-            exc,
-            conn.dialect.loaded_dbapi.Error,
-            connection_invalidated=lost,
-            dialect=conn.dialect,
-        ) from exc
+        # The driver raised past SQLAlchemy (COPY needs the raw cursor).
+        raise driver_error(exc, move, conn.connection, conn.dialect) from exc
     finally:
         cursor.close()
     return inserted
@@ -288,6 +397,8 @@ def _select_in(head: str, column: str, values: Sequence[Any], *params: Any) -> l
     values costs more to build and send than the lookup itself."""
     if not values:
         return []
+    if in_lane():
+        return lane_rows(f"{head.format(p='%s')} {column} = ANY(%s)", (*params, list(values)))
     conn = db.session.connection()
     if _dialect() == "postgresql":
         sql = f"{head.format(p='%s')} {column} = ANY(%s)"

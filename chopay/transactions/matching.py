@@ -20,10 +20,12 @@ import enum
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, select, text
 
 from chopay.extensions import db
+from chopay.transactions import bulk
 from chopay.vendors.models import AccountStatus, PaymentAccount, Vendor, VendorStatus
 
 _TOKEN = re.compile(r"[A-Z0-9]{6,12}")
@@ -40,6 +42,18 @@ _ONE_LOOKUP = text(
     "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
     "WHERE i.source = :held_source AND i.external_ref = :held_ref"
 ).bindparams(bindparam("accounts", expanding=True), bindparam("tokens", expanding=True))
+# The same for the driver on PostgreSQL (see ``bulk.single_payment``), with arrays.
+_PG_ONE_LOOKUP = (
+    "SELECT 'account', pa.account_number, v.id, v.market_id, v.status, v.reference "
+    "FROM payment_accounts pa JOIN vendors v ON v.id = pa.vendor_id "
+    "WHERE pa.account_number = ANY(%(accounts)s) AND pa.status = %(approved)s "
+    "UNION ALL "
+    "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
+    "WHERE v.reference = ANY(%(tokens)s) "
+    "UNION ALL "
+    "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
+    "WHERE i.source = %(held_source)s AND i.external_ref = %(held_ref)s"
+)
 _CHUNK = 2000
 
 
@@ -191,7 +205,11 @@ class MatchIndex:
             "held_source": held_source,
             "held_ref": held_ref,
         }
-        rows = db.session.connection().execute(_ONE_LOOKUP, params)
+        rows: Iterable[Any] = (
+            bulk.lane_rows(_PG_ONE_LOOKUP, params)
+            if bulk.in_lane()
+            else db.session.connection().execute(_ONE_LOOKUP, params)
+        )
         for kind, account, row_id, market_id, status, reference in rows:
             if kind == "held":
                 index.held[held_ref] = (row_id, status)

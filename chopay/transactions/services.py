@@ -198,12 +198,16 @@ def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[i
 _ID_BY_BANK_REF = select(Transaction.__table__.c.id).where(
     Transaction.__table__.c.bank_ref == bindparam("bank_ref")
 )
+_PG_ID_BY_BANK_REF = "SELECT id FROM transactions WHERE bank_ref = %s"
 
 
 def find_transaction_id_by_bank_ref(bank_ref: str | None) -> int | None:
     """The id of the ledger row holding this bank transfer (any source), or None."""
     if not bank_ref:
         return None
+    if bulk.in_lane():
+        found = bulk.lane_rows(_PG_ID_BY_BANK_REF, (bank_ref,))
+        return found[0][0] if found else None
     return db.session.connection().execute(_ID_BY_BANK_REF, {"bank_ref": bank_ref}).scalar()
 
 
@@ -238,6 +242,29 @@ _LEDGER_ROW_BY_REF = select(*_LEDGER_COLUMNS).where(
     Transaction.__table__.c.source == bindparam("source"),
     Transaction.__table__.c.external_ref == bindparam("ref"),
 )
+_PG_LEDGER_ROW_BY_REF = (
+    f"SELECT {', '.join(c.name for c in _LEDGER_COLUMNS)} FROM transactions "  # noqa: S608 - fixed names
+    "WHERE source = %s AND external_ref = %s"
+)
+_LEDGER_TIMES = tuple(
+    i for i, f in enumerate(dataclasses.fields(LedgerRow)) if f.name.endswith("ed_at")
+)
+
+
+def _ledger_row(source: str, ref: str) -> LedgerRow | None:
+    """The ledger row with this key, as plain values (times in UTC), or None."""
+    if bulk.in_lane():
+        found = bulk.lane_rows(_PG_LEDGER_ROW_BY_REF, (source, ref))
+        if not found:
+            return None
+        values = list(found[0])
+        for i in _LEDGER_TIMES:  # the driver answers in the server's time zone
+            if values[i] is not None:
+                values[i] = values[i].astimezone(dt.UTC)
+        return LedgerRow(*values)
+    row = db.session.connection().execute(_LEDGER_ROW_BY_REF, {"source": source, "ref": ref})
+    first = row.first()
+    return LedgerRow(*first) if first is not None else None
 
 
 @dataclass
@@ -311,6 +338,7 @@ def _conflict_error() -> ChopayError:
 
 # One vendor (a single payment): a fixed statement, nothing expanded per call.
 _VENDOR_ROW = select(Vendor.id, Vendor.market_id, Vendor.status).where(Vendor.id == bindparam("id"))
+_PG_VENDOR_ROW = "SELECT id, market_id, status FROM vendors WHERE id = %s"
 
 
 def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str, bool] | None]:
@@ -320,8 +348,11 @@ def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str
     for ``can``. Loading vendors and markets through the ORM cost more than recording
     the payment."""
     wanted = sorted(set(ids))
-    if len(wanted) == 1:  # a single payment: a statement built once, nothing expanded
-        rows: Iterable[Any] = db.session.connection().execute(_VENDOR_ROW, {"id": wanted[0]})
+    rows: Iterable[Any]
+    if len(wanted) == 1 and bulk.in_lane():
+        rows = bulk.lane_rows(_PG_VENDOR_ROW, (wanted[0],))
+    elif len(wanted) == 1:  # a single payment: a statement built once, nothing expanded
+        rows = db.session.connection().execute(_VENDOR_ROW, {"id": wanted[0]})
     else:
         rows = bulk.vendor_rows(wanted)
     found = {vendor_id: (market_id, status) for vendor_id, market_id, status in rows}
@@ -429,9 +460,7 @@ def record_payments(
     if len(held) == 1 and lookups:
         # One payment, already recorded: read its row whole, as the answer shows it.
         ((source, (ref,)),) = lookups.items()
-        row = db.session.connection().execute(_LEDGER_ROW_BY_REF, {"source": source, "ref": ref})
-        found = row.first()
-        stored = LedgerRow(**found._asdict()) if found is not None else None
+        stored = _ledger_row(source, ref)
         existing = (
             {}
             if stored is None

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from chopay.db import utcnow
 from chopay.errors import AuthenticationError, InvalidInputError
 from chopay.extensions import db
-from chopay.transactions import services
+from chopay.transactions import bulk, services
 from chopay.transactions.matching import (
     Match,
     MatchIndex,
@@ -312,25 +312,26 @@ def handle_notification(
     if found.vendor is not None:
         if held.get(key, (0, ""))[1] == "ignored":
             return WebhookOutcome("duplicate", inbound_id=held[key][0])
-        counts = services.insert_transactions(
-            [
-                {
-                    "vendor_id": found.vendor.id,
-                    "market_id": found.vendor.market_id,
-                    "amount_vnd": parsed.amount_vnd,
-                    "occurred_at": parsed.occurred_at,
-                    "method": parsed.method.value,
-                    "source": kind,
-                    "external_ref": key,
-                    "webhook_source_id": source.id,
-                    "note": (parsed.content or "")[:255] or None,
-                    "bank_ref": parsed.bank_ref,
-                }
-            ]
-        )
+        row = {
+            "vendor_id": found.vendor.id,
+            "market_id": found.vendor.market_id,
+            "amount_vnd": parsed.amount_vnd,
+            "occurred_at": parsed.occurred_at,
+            "method": parsed.method.value,
+            "source": kind,
+            "external_ref": key,
+            "webhook_source_id": source.id,
+            "note": (parsed.content or "")[:255] or None,
+            "bank_ref": parsed.bank_ref,
+        }
+        if held:  # an earlier delivery is held: record and settle it atomically
+            with bulk.session_statements():
+                counts = services.insert_transactions([row])
+                services.settle_held(kind, counts.ids, held, actor_id=None)
+        else:
+            counts = services.insert_transactions([row])
         new_id = counts.ids.get((kind, key))
         if new_id is not None:
-            services.settle_held(kind, counts.ids, held, actor_id=None)
             return WebhookOutcome("created", new_id)
         existing = services.existing_transactions(kind, [key])
         if key in existing:
