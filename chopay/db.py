@@ -6,11 +6,21 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, String, TypeDecorator, inspect
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    TypeDecorator,
+    event,
+    inspect,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import (
     DeclarativeBase,
     Mapped,
+    Session,
     make_transient_to_detached,
     mapped_column,
     registry,
@@ -106,6 +116,23 @@ def adopt(session: Any, cls: type[T], values: Mapping[str, Any]) -> T:
     make_transient_to_detached(obj)
     session.add(obj)
     return obj  # type: ignore[no-any-return]
+
+
+_ON_A_CONNECTION = "chopay_on_a_connection"
+
+
+@event.listens_for(Session, "after_begin")
+def _note_connection(session: Session, transaction: Any, connection: Any) -> None:
+    session.info[_ON_A_CONNECTION] = True
+
+
+def commit_if_needed(session: Any) -> None:
+    """Commit the session when it has something to commit: pending ORM changes, or a
+    transaction begun on a database connection (whatever ran there). The ledger's hot
+    paths write through the driver and often leave the session with neither: committing
+    it anyway cost as much as a lookup."""
+    if session.info.pop(_ON_A_CONNECTION, False) or session.new or session.dirty or session.deleted:
+        session.commit()
 
 
 def render_alembic_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

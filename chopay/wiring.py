@@ -103,6 +103,9 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    from chopay.auth.access import meter_unless_unmetered
+
+    meter_unless_unmetered(app)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(compiled_translations_dir(app))
     babel.init_app(app, locale_selector=select_locale)
 
@@ -218,24 +221,33 @@ def register_security_headers(app: Flask) -> None:
     """Security headers on every response."""
     from chopay.auth.access import is_public
 
+    always = [
+        ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+        ("Permissions-Policy", "camera=(self), geolocation=()"),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        always.append(("Strict-Transport-Security", "max-age=31536000"))
+
     @app.after_request
     def add_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(self), geolocation=()")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        if (
+        # One pass over the response's headers, not one per header we may add: the
+        # ledger's endpoints answer hundreds of requests a second.
+        present = {key.lower() for key in headers.keys()}  # noqa: SIM118 - Headers, not a dict
+        for name, value in always:
+            if name.lower() not in present:
+                headers.add(name, value)
+        if "cache-control" not in present and (
             getattr(g, "no_store", False)
             or request.path.startswith("/api/")
             or not is_public(request.endpoint)
         ):
             # Pages behind the login show personal data: never kept in a (shared) phone's
             # cache, nor shown again by the Back button after logging out.
-            headers.setdefault("Cache-Control", "no-store")
+            headers.add("Cache-Control", "no-store")
         return response
 
 

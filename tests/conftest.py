@@ -29,9 +29,7 @@ from chopay.extensions import db as _db
 
 # Shared CI machines stall now and then: a property test is judged on its examples, not
 # on how fast this machine generated them.
-settings.register_profile(
-    "chopay", deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+settings.register_profile("chopay", deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile("chopay")
 
 TEST_DB_URL = os.environ.get("CHOPAY_TEST_DATABASE_URL", "")

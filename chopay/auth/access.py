@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import current_app, g, redirect, request, url_for
+from flask import Flask, current_app, g, redirect, request, url_for
 from flask_login import current_user
 
 from chopay.audit.services import Origin
@@ -32,10 +32,30 @@ def unmetered(view: F) -> F:
     return view
 
 
-@limiter.request_filter
-def _skip_limiter_when_unmetered() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
+def is_unmetered(endpoint: str | None) -> bool:
+    """Whether the endpoint's view was marked ``unmetered``."""
+    view = current_app.view_functions.get(endpoint or "")
     return bool(getattr(view, "unmetered", False))
+
+
+def meter_unless_unmetered(app: Flask) -> None:
+    """Run Flask-Limiter's per-request check only for views not marked ``unmetered``.
+
+    A request filter would skip the limits but not the check's own bookkeeping (resolving
+    the view's limits, meta limits, the request context): so the limiter's before-request
+    hook, registered by ``init_app``, is swapped for one that asks first."""
+    check = limiter._check_request_limit  # the hook init_app registered
+    hooks = app.before_request_funcs.setdefault(None, [])
+    if check not in hooks:
+        if not limiter.enabled:
+            return  # RATELIMIT_ENABLED off: init_app registered nothing
+        raise RuntimeError("Flask-Limiter's before-request hook not found: was it renamed?")
+
+    def check_unless_unmetered() -> None:
+        if not is_unmetered(request.endpoint):
+            check()
+
+    hooks[hooks.index(check)] = check_unless_unmetered
 
 
 def is_public(endpoint: str | None) -> bool:

@@ -10,6 +10,7 @@ from flask_login import current_user
 from flask_smorest import Blueprint
 
 from chopay.auth.access import public, request_origin, unmetered
+from chopay.db import commit_if_needed
 from chopay.errors import InvalidInputError
 from chopay.extensions import db
 from chopay.transactions import bulk, export, importer, pages, services, webhooks
@@ -118,9 +119,9 @@ def post_transactions() -> Any:
         "id": row.id,
         "external_ref": row.external_ref,
         "error": None,
-        "transaction": dump_transaction(row),  # before the commit expires the row
+        "transaction": dump_transaction(row),
     }
-    db.session.commit()
+    commit_if_needed(db.session)
     return _json(payload, 201 if created else 200)
 
 
@@ -300,7 +301,7 @@ def receive_webhook(source: str) -> Any:
     )
     with bulk.single_payment():
         outcome = webhooks.handle_notification(row, body)
-    db.session.commit()
+    commit_if_needed(db.session)
     if outcome.status == "created":
         current_app.logger.info("webhook %s recorded transaction %s", source, outcome.id)
     result = {  # WebhookResultSchema's shape, without marshmallow on every notification
