@@ -166,15 +166,19 @@ def db(app: Flask) -> Iterator[Any]:
 
 @pytest.fixture(autouse=True)
 def _forget_api_tokens() -> Iterator[None]:
-    """Worker processes cache token owners and webhook sources; tests start with none."""
+    """Worker processes cache token owners, webhook sources and vendor hints; tests start
+    with none."""
     from chopay.auth.services import forget_tokens
+    from chopay.transactions.services import forget_vendor_hints
     from chopay.transactions.webhooks import forget_sources
 
     forget_tokens()
     forget_sources()
+    forget_vendor_hints()
     yield
     forget_tokens()
     forget_sources()
+    forget_vendor_hints()
 
 
 @pytest.fixture(autouse=True)

@@ -84,6 +84,44 @@ _PG_INSERT_ONE = {
     f"{conflict} {_RETURNING}), {_PG_ROLLUP_TAIL}"
     for any_bank_ref, conflict in _ON_CONFLICT.items()
 }
+# One payment in the lane (``record_one``): the row goes in only while its vendor is in
+# the market the caller decided rights for and has not left (checked in the statement
+# itself), and when its key exists already the stored row comes back instead, in the
+# same round trip. Both branches answer a ledger row whole (``LEDGER_ROW_COLUMNS``).
+LEDGER_ROW_COLUMNS = (
+    "id",
+    "vendor_id",
+    "market_id",
+    "amount_vnd",
+    "occurred_at",
+    "local_day",
+    "method",
+    "source",
+    "external_ref",
+    "reporter_id",
+    "note",
+    "created_at",
+    "webhook_source_id",
+    "voided_at",
+    "voided_by_id",
+    "void_reason",
+)
+_ROW_COLS = ", ".join(LEDGER_ROW_COLUMNS)
+_PG_RECORD_ONE = {
+    any_bank_ref: f"WITH ins AS (INSERT INTO transactions ({_COLS}) "  # noqa: S608
+    f"SELECT v.id, v.market_id, {', '.join('%s' for _ in LEDGER_COLUMNS[2:])} "
+    "FROM vendors v WHERE v.id = %s AND v.market_id = %s AND v.status <> 'left' "
+    f"{conflict} RETURNING {_ROW_COLS}), "
+    "up AS (INSERT INTO daily_rollups (vendor_id, day, method, market_id, tx_count, tx_value) "
+    "SELECT vendor_id, local_day, method, market_id, 1, amount_vnd FROM ins "
+    "ON CONFLICT (vendor_id, day, method) DO UPDATE SET "
+    "tx_count = daily_rollups.tx_count + excluded.tx_count, "
+    "tx_value = daily_rollups.tx_value + excluded.tx_value) "
+    f"SELECT true, {_ROW_COLS} FROM ins UNION ALL "
+    f"SELECT false, {_ROW_COLS} FROM transactions "
+    "WHERE source = %s AND external_ref = %s AND NOT EXISTS (SELECT FROM ins)"
+    for any_bank_ref, conflict in _ON_CONFLICT.items()
+}
 _PG_STAGE = (
     "CREATE TEMP TABLE IF NOT EXISTS chopay_tx_stage ("
     "vendor_id int, market_id int, amount_vnd int, occurred_at timestamptz, local_day date, "
@@ -238,6 +276,42 @@ def single_payment() -> Iterator[None]:
             fairy.driver_connection.autocommit = False
     finally:
         fairy.close()
+
+
+def record_one(row: Sequence[Any]) -> tuple[bool, tuple[Any, ...]] | None:
+    """In ``single_payment``: insert one ledger row (LEDGER_COLUMNS order; its vendor_id
+    and market_id are those the caller decided rights for) with its rollups, in one
+    statement. Answers (True, the new row) when stored; (False, the stored row) when its
+    (source, external_ref) is in the ledger already; None when neither: the vendor is
+    not in that market any more or has left, its bank_ref is recorded under another key,
+    or a conflicting row committed after the statement began (read it again to know).
+    Rows are ``LEDGER_ROW_COLUMNS``, times in UTC."""
+    vendor_id, market_id = row[0], row[1]
+    params = (*row[2:], vendor_id, market_id, row[6], row[7])
+    found = lane_rows(_PG_RECORD_ONE[row[12] is not None], params)
+    if not found:
+        return None
+    return found[0][0], _in_utc(found[0][1:])
+
+
+def row_by_ref(source: str, ref: str) -> tuple[Any, ...] | None:
+    """In ``single_payment``: the ledger row with this key (``LEDGER_ROW_COLUMNS``)."""
+    found = lane_rows(_PG_ROW_BY_REF, (source, ref))
+    return _in_utc(found[0]) if found else None
+
+
+_PG_ROW_BY_REF = f"SELECT {_ROW_COLS} FROM transactions WHERE source = %s AND external_ref = %s"  # noqa: S608
+_ROW_TIMES = tuple(i for i, name in enumerate(LEDGER_ROW_COLUMNS) if name.endswith("ed_at"))
+
+
+def _in_utc(row: Sequence[Any]) -> tuple[Any, ...]:
+    """A ``LEDGER_ROW_COLUMNS`` row with its times in UTC (the driver answers in the
+    server's time zone)."""
+    values = list(row)
+    for i in _ROW_TIMES:
+        if values[i] is not None:
+            values[i] = values[i].astimezone(dt.UTC)
+    return tuple(values)
 
 
 @contextmanager

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import logging
 import re
 import secrets
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,12 +29,13 @@ from sqlalchemy import (
     Select,
     and_,
     bindparam,
+    event,
     func,
     select,
     true,
     update,
 )
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import Session, joinedload
 
 from chopay.audit.services import Origin, record_event
 from chopay.auth.policy import (
@@ -144,7 +147,6 @@ def insert_transactions(
         return counts
     db.session.flush()  # pending ORM work must reach the database before ours
     now = utcnow()
-    utc = dt.UTC
     by_key: dict[tuple[str, str], tuple[Any, ...]] = {}
     bank_refs: set[str] = set()
     for row in rows:
@@ -155,24 +157,7 @@ def insert_transactions(
             continue
         if bank_ref is not None:
             bank_refs.add(bank_ref)
-        occurred = row["occurred_at"]
-        if occurred.tzinfo is not utc:
-            occurred = to_utc(occurred)
-        by_key[key] = (
-            row["vendor_id"],
-            row["market_id"],
-            row["amount_vnd"],
-            occurred,
-            row.get("local_day") or occurred.astimezone(VN_TZ).date(),
-            str(row["method"]),
-            key[0],
-            key[1],
-            row.get("reporter_id"),
-            row.get("webhook_source_id"),
-            row.get("note"),
-            row.get("created_at") or now,
-            bank_ref,
-        )
+        by_key[key] = ledger_values(row, now)
     # One lock order for every writer: concurrent batches never deadlock on the unique index.
     prepared = [by_key[k] for k in sorted(by_key)]
     touched: set[tuple[int, dt.date, str]] = set()
@@ -185,6 +170,29 @@ def insert_transactions(
     counts.duplicates += len(prepared) - counts.inserted
     counts.rollup_rows = len(touched)
     return counts
+
+
+def ledger_values(row: dict[str, Any], now: dt.datetime) -> tuple[Any, ...]:
+    """A row for ``insert_transactions`` as the tuple ``bulk`` writes (LEDGER_COLUMNS
+    order): times in UTC, the Vietnam day worked out, ``now`` as created_at by default."""
+    occurred = row["occurred_at"]
+    if occurred.tzinfo is not dt.UTC:
+        occurred = to_utc(occurred)
+    return (
+        row["vendor_id"],
+        row["market_id"],
+        row["amount_vnd"],
+        occurred,
+        row.get("local_day") or occurred.astimezone(VN_TZ).date(),
+        str(row["method"]),
+        str(row["source"]),
+        row["external_ref"],
+        row.get("reporter_id"),
+        row.get("webhook_source_id"),
+        row.get("note"),
+        row.get("created_at") or now,
+        row.get("bank_ref") or None,
+    )
 
 
 def existing_transactions(source: str, refs: Iterable[str]) -> dict[str, tuple[int, int, int, str]]:
@@ -237,31 +245,18 @@ class LedgerRow:
     void_reason: str | None = None
 
 
-_LEDGER_COLUMNS = [Transaction.__table__.c[f.name] for f in dataclasses.fields(LedgerRow)]
+_LEDGER_COLUMNS = [Transaction.__table__.c[name] for name in bulk.LEDGER_ROW_COLUMNS]
 _LEDGER_ROW_BY_REF = select(*_LEDGER_COLUMNS).where(
     Transaction.__table__.c.source == bindparam("source"),
     Transaction.__table__.c.external_ref == bindparam("ref"),
-)
-_PG_LEDGER_ROW_BY_REF = (
-    f"SELECT {', '.join(c.name for c in _LEDGER_COLUMNS)} FROM transactions "  # noqa: S608 - fixed names
-    "WHERE source = %s AND external_ref = %s"
-)
-_LEDGER_TIMES = tuple(
-    i for i, f in enumerate(dataclasses.fields(LedgerRow)) if f.name.endswith("ed_at")
 )
 
 
 def _ledger_row(source: str, ref: str) -> LedgerRow | None:
     """The ledger row with this key, as plain values (times in UTC), or None."""
     if bulk.in_lane():
-        found = bulk.lane_rows(_PG_LEDGER_ROW_BY_REF, (source, ref))
-        if not found:
-            return None
-        values = list(found[0])
-        for i in _LEDGER_TIMES:  # the driver answers in the server's time zone
-            if values[i] is not None:
-                values[i] = values[i].astimezone(dt.UTC)
-        return LedgerRow(*values)
+        found = bulk.row_by_ref(source, ref)
+        return LedgerRow(*found) if found is not None else None
     row = db.session.connection().execute(_LEDGER_ROW_BY_REF, {"source": source, "ref": ref})
     first = row.first()
     return LedgerRow(*first) if first is not None else None
@@ -336,6 +331,35 @@ def _conflict_error() -> ChopayError:
     )
 
 
+# Where vendors were last seen (vendor id -> (market id, until when)), for one payment in
+# the lane: rights are decided from it and the insert itself checks that the vendor is
+# still there (``bulk.record_one``), so a stale entry costs a re-read, never a wrong row.
+_VENDOR_HINTS: dict[int, tuple[int, float]] = {}
+_HINT_SECONDS = 60.0
+_HINTS_MAX = 100_000
+
+
+def forget_vendor_hints() -> None:
+    """Drop this process's vendor hints (the next payment reads its vendor again)."""
+    _VENDOR_HINTS.clear()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_hints_on_change(session: Session, flush_context: Any) -> None:
+    """A vendor changed through this process: forget the hints at once (other processes
+    find out from their next insert, or after ``_HINT_SECONDS``)."""
+    if _VENDOR_HINTS and any(
+        isinstance(obj, Vendor) for obj in itertools.chain(session.dirty, session.deleted)
+    ):
+        _VENDOR_HINTS.clear()
+
+
+def _remember_vendor(vendor_id: int, market_id: int) -> None:
+    if len(_VENDOR_HINTS) >= _HINTS_MAX:
+        _VENDOR_HINTS.clear()
+    _VENDOR_HINTS[vendor_id] = (market_id, time.monotonic() + _HINT_SECONDS)
+
+
 # One vendor (a single payment): a fixed statement, nothing expanded per call.
 _VENDOR_ROW = select(Vendor.id, Vendor.market_id, Vendor.status).where(Vendor.id == bindparam("id"))
 _PG_VENDOR_ROW = "SELECT id, market_id, status FROM vendors WHERE id = %s"
@@ -351,6 +375,9 @@ def recording_rights(actor: Any, ids: Iterable[int]) -> dict[int, tuple[int, str
     rows: Iterable[Any]
     if len(wanted) == 1 and bulk.in_lane():
         rows = bulk.lane_rows(_PG_VENDOR_ROW, (wanted[0],))
+        for vendor_id, market_id, status in rows:
+            if status != VendorStatus.LEFT:
+                _remember_vendor(vendor_id, market_id)
     elif len(wanted) == 1:  # a single payment: a statement built once, nothing expanded
         rows = db.session.connection().execute(_VENDOR_ROW, {"id": wanted[0]})
     else:
@@ -538,6 +565,10 @@ def record_transaction(
 ) -> tuple[LedgerRow, bool]:
     """Record one payment; returns (row, created). A duplicate returns the stored row with
     ``created`` False. Raises the item's error (422/403/404/409) when it is refused."""
+    if bulk.in_lane():
+        return _record_in_lane(
+            raw, actor=unwrap(actor), now=now or utcnow(), default_time=default_time
+        )
     (result,) = record_payments([raw], actor=actor, now=now, default_time=default_time)
     if result.exc is not None:
         raise result.exc
@@ -547,6 +578,88 @@ def record_transaction(
     if result.stored is None:  # cannot happen: a duplicate carries the stored row
         raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
     return result.stored, False
+
+
+def _record_in_lane(
+    raw: Any, *, actor: Any, now: dt.datetime, default_time: dt.datetime | None
+) -> tuple[LedgerRow, bool]:
+    """``record_transaction`` in ``bulk.single_payment`` (PostgreSQL): the same answers
+    and refusals as ``record_payments`` for one item, in fewer round trips. With the
+    vendor's market known from an earlier payment, ONE statement decides everything
+    (stored now, or the row already stored under its key); otherwise the vendor is read
+    first, then that statement runs."""
+    payment = load_payment(raw, default_time=default_time)
+    vendor_id = payment.vendor_id
+    source = (
+        Source.VENDOR if getattr(actor, "vendor_id", None) == vendor_id else Source.BOARD
+    ).value
+    in_time = payment.occurred_at <= now + MAX_SKEW
+    hint = _VENDOR_HINTS.get(vendor_id)
+    if (
+        hint is not None
+        and in_time
+        and hint[1] > time.monotonic()
+        and can_by_ids(actor, Action.RECORD_PAYMENT, vendor_id, hint[0]) is True
+    ):
+        done = bulk.record_one(_payment_values(payment, hint[0], source, actor, now))
+        if done is not None:
+            return _lane_answer(payment, *done)
+        _VENDOR_HINTS.pop(vendor_id, None)  # moved or left: read it
+    # The vendor, read: rights, then the refusals in record_payments' order.
+    fact = recording_rights(actor, [vendor_id]).get(vendor_id, False)
+    if not fact:
+        raise _vendor_error("missing" if fact is False else "forbidden")
+    market_id, source, has_left = fact
+    done = None
+    if not has_left and in_time:
+        done = bulk.record_one(_payment_values(payment, market_id, source, actor, now))
+    if done is None:
+        # Refused by a rule, or not stored for another reason: a payment recorded
+        # earlier under this key is still answered as what it is.
+        stored = _ledger_row(source, payment.external_ref)
+        if stored is None:
+            if has_left:
+                raise _vendor_error("left")
+            if not in_time:
+                raise _future_error()
+            raise ConflictError(_l("Giao dịch đang được ghi ở nơi khác; thử lại."))
+        return _lane_answer(payment, False, dataclasses.astuple(stored))
+    return _lane_answer(payment, *done)
+
+
+def _payment_values(
+    payment: PaymentIn, market_id: int, source: str, actor: Any, now: dt.datetime
+) -> tuple[Any, ...]:
+    occurred = payment.occurred_at
+    return (
+        payment.vendor_id,
+        market_id,
+        payment.amount_vnd,
+        occurred,
+        occurred.astimezone(VN_TZ).date(),
+        payment.method,
+        source,
+        payment.external_ref,
+        getattr(actor, "id", None),
+        None,
+        payment.note,
+        now,
+        None,
+    )
+
+
+def _lane_answer(payment: PaymentIn, created: bool, row: tuple[Any, ...]) -> tuple[LedgerRow, bool]:
+    stored = LedgerRow(*row)
+    if created:
+        logger.info("user %s recorded payment %s", stored.reporter_id, stored.id)
+        return stored, True
+    if (stored.vendor_id, stored.amount_vnd, stored.method) != (
+        payment.vendor_id,
+        payment.amount_vnd,
+        payment.method,
+    ):
+        raise _conflict_error()
+    return stored, False
 
 
 # ---- voids ----------------------------------------------------------------------------------

@@ -329,6 +329,10 @@ def handle_notification(
                 counts = services.insert_transactions([row])
                 services.settle_held(kind, counts.ids, held, actor_id=None)
         else:
+            if bulk.in_lane():  # stored now, or the row stored under this key: one trip
+                done = bulk.record_one(services.ledger_values(row, now))
+                if done is not None:
+                    return WebhookOutcome("created" if done[0] else "duplicate", done[1][0])
             counts = services.insert_transactions([row])
         new_id = counts.ids.get((kind, key))
         if new_id is not None:

@@ -17,10 +17,14 @@ from chopay.transactions.models import InboundPayment, InboundStatus, Transactio
 from tests.conftest import IS_POSTGRES
 from tests.transactions.conftest import (
     VN,
+    World,
+    counts,
     ledger_totals,
+    payment,
     post_webhook,
     race_sepay_body,
     race_setup,
+    sepay_body,
 )
 
 URL = "/api/v1/transactions"
@@ -133,3 +137,85 @@ def test_a_payment_whose_connection_dies_is_503_and_the_next_one_works(
     with race_app.app_context():
         assert _db.session.scalar(select(func.count()).select_from(Transaction)) == 1
         _db.session.remove()
+
+
+# ---- vendors seen earlier (the hints of bulk.single_payment), on the tests' database --------
+# On PostgreSQL these run through the driver lane, where a payment's vendor is remembered;
+# on SQLite through record_payments. The answers must be the same.
+
+
+def _move_behind_the_apps_back(db: Any, vendor: Any, **values: Any) -> None:
+    """Change a vendor as another worker process would: no flush in this one, so its
+    remembered vendors are not forgotten."""
+    from sqlalchemy import update
+
+    from chopay.vendors.models import Vendor
+
+    db.session.execute(update(Vendor).where(Vendor.id == vendor.id).values(**values))
+    db.session.commit()  # so that a refused request's rollback keeps it
+    db.session.expire(vendor)
+
+
+def test_a_vendor_moved_elsewhere_is_judged_where_it_is_now(
+    client: Any, auth: Any, db: Any, world: World
+) -> None:
+    board, other_board = auth.token_headers(world.board), auth.token_headers(world.other_board)
+    assert client.post(URL, json=payment(world.vendor, "m-1"), headers=board).status_code == 201
+    _move_behind_the_apps_back(db, world.vendor, market_id=world.other_market.id)
+
+    refused = client.post(URL, json=payment(world.vendor, "m-2"), headers=board)
+    assert refused.status_code == 403
+    stored = client.post(URL, json=payment(world.vendor, "m-3"), headers=other_board)
+    assert stored.status_code == 201
+    assert stored.get_json()["transaction"]["market_id"] == world.other_market.id
+    assert counts(db)[:2] == (2, 2)
+    # and the old market's board keeps being refused once the new place is known
+    again = client.post(URL, json=payment(world.vendor, "m-4"), headers=board)
+    assert again.status_code == 403
+
+
+def test_a_vendor_who_left_meanwhile_is_refused_but_old_payments_answer_duplicate(
+    client: Any, auth: Any, db: Any, world: World
+) -> None:
+    headers = auth.token_headers(world.board)
+    first = client.post(URL, json=payment(world.vendor, "l-1"), headers=headers)
+    assert first.status_code == 201
+    _move_behind_the_apps_back(db, world.vendor, status="left")
+
+    left = client.post(URL, json=payment(world.vendor, "l-2"), headers=headers)
+    assert left.status_code == 422
+    assert "vendor_id" in left.get_json()["error"]["details"]
+    retried = client.post(URL, json=payment(world.vendor, "l-1"), headers=headers)
+    assert (retried.status_code, retried.get_json()["id"]) == (200, first.get_json()["id"])
+    assert counts(db)[:2] == (1, 1)
+
+
+def test_a_retry_is_a_duplicate_and_a_changed_payment_a_conflict(
+    client: Any, auth: Any, db: Any, world: World
+) -> None:
+    headers = auth.token_headers(world.board)
+    first = client.post(URL, json=payment(world.vendor, "d-1", amount=90_000), headers=headers)
+    retry = client.post(URL, json=payment(world.vendor, "d-1", amount=90_000), headers=headers)
+    changed = client.post(URL, json=payment(world.vendor, "d-1", amount=91_000), headers=headers)
+    assert (first.status_code, retry.status_code, changed.status_code) == (201, 200, 409)
+    assert retry.get_json()["transaction"] == first.get_json()["transaction"]
+    assert changed.get_json()["error"]["details"]["external_ref"]
+    # a payment from the future that was stored earlier (clock skew then) is a duplicate
+    future = (dt.datetime.now(VN) + dt.timedelta(hours=2)).isoformat()
+    late = client.post(
+        URL, json=payment(world.vendor, "d-1", amount=90_000, occurred_at=future), headers=headers
+    )
+    assert late.status_code == 200
+    assert counts(db)[:2] == (1, 1)
+
+
+def test_webhook_redelivery_answers_the_stored_row(
+    client: Any, db: Any, world: World, sepay: tuple[Any, str]
+) -> None:
+    body = sepay_body(world, id=4242)
+    first = post_webhook(client, "sepay", sepay[1], body)
+    again = post_webhook(client, "sepay", sepay[1], body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json()["id"] == first.get_json()["id"]
+    assert again.get_json()["status"] == "duplicate"
+    assert counts(db)[:2] == (1, 1)
