@@ -128,7 +128,9 @@ class PaymentAccount(Base):
             sqlite_where=text("is_primary"),
             postgresql_where=text("is_primary"),
         ),
-        Index("ix_payment_accounts_bin_number", "bank_bin", "account_number"),
+        # Account number first: the ledger matches transfers by number alone (webhooks,
+        # statement lines); the duplicate check adds the bank.
+        Index("ix_payment_accounts_number_bin", "account_number", "bank_bin"),
         CheckConstraint(
             "status != 'approved' OR decided_by_id IS NOT NULL", name="approved_has_checker"
         ),
