@@ -111,9 +111,9 @@ _ROW_COLS = ", ".join(LEDGER_ROW_COLUMNS)
 # same WHERE, the planner may pick the (market_id, status) index and filter a whole
 # market's vendors by id (seen on a database not analysed yet: 400 rows per payment).
 _PG_RECORD_ONE = {
-    any_bank_ref: "WITH v AS MATERIALIZED (SELECT id, market_id, status FROM vendors "
+    any_bank_ref: "WITH v AS MATERIALIZED (SELECT id, market_id, status FROM vendors "  # noqa: S608
     "WHERE id = %s), "
-    f"ins AS (INSERT INTO transactions ({_COLS}) "  # noqa: S608
+    f"ins AS (INSERT INTO transactions ({_COLS}) "
     f"SELECT v.id, v.market_id, {', '.join('%s' for _ in LEDGER_COLUMNS[2:])} "
     "FROM v WHERE v.market_id = %s AND v.status <> 'left' "
     f"{conflict} RETURNING {_ROW_COLS}), "

@@ -17,6 +17,7 @@ A matched vendor who has left is not credited: the line is held (``vendor_left``
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,18 +43,29 @@ _ONE_LOOKUP = text(
     "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
     "WHERE i.source = :held_source AND i.external_ref = :held_ref"
 ).bindparams(bindparam("accounts", expanding=True), bindparam("tokens", expanding=True))
-# The same for the driver on PostgreSQL (see ``bulk.single_payment``), with arrays.
-_PG_ONE_LOOKUP = (
-    "SELECT 'account', pa.account_number, v.id, v.market_id, v.status, v.reference "
-    "FROM payment_accounts pa JOIN vendors v ON v.id = pa.vendor_id "
-    "WHERE pa.account_number = ANY(%(accounts)s) AND pa.status = %(approved)s "
-    "UNION ALL "
-    "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
-    "WHERE v.reference = ANY(%(tokens)s) "
-    "UNION ALL "
-    "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
-    "WHERE i.source = %(held_source)s AND i.external_ref = %(held_ref)s"
-)
+
+
+@functools.cache
+def _pg_one_lookup(tokens: int) -> str:
+    """``_ONE_LOOKUP`` for the driver on PostgreSQL (see ``bulk.single_payment``), for a
+    note with this many candidate references. Scalar parameters, not arrays: psycopg
+    prepares a statement after a few runs, and the generic plan of ``= ANY(array)``
+    expects ten values and reads the whole table when it is small (400 vendors: 80 µs
+    of 170), where ``=`` on each value probes the index."""
+    refs = ", ".join(f"%(t{i})s" for i in range(tokens)) or "NULL"
+    return (
+        "SELECT 'account', pa.account_number, v.id, v.market_id, v.status, v.reference "  # noqa: S608 - placeholders only
+        "FROM payment_accounts pa JOIN vendors v ON v.id = pa.vendor_id "
+        "WHERE pa.account_number = %(account)s AND pa.status = %(approved)s "
+        "UNION ALL "
+        "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
+        f"WHERE v.reference IN ({refs}) "
+        "UNION ALL "
+        "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
+        "WHERE i.source = %(held_source)s AND i.external_ref = %(held_ref)s"
+    )
+
+
 _CHUNK = 2000
 
 
@@ -205,11 +217,18 @@ class MatchIndex:
             "held_source": held_source,
             "held_ref": held_ref,
         }
-        rows: Iterable[Any] = (
-            bulk.lane_rows(_PG_ONE_LOOKUP, params)
-            if bulk.in_lane()
-            else db.session.connection().execute(_ONE_LOOKUP, params)
-        )
+        rows: Iterable[Any]
+        if bulk.in_lane() and len(accounts) <= 1:
+            named = {f"t{i}": token for i, token in enumerate(tokens)}
+            named.update(
+                account=accounts[0] if accounts else "",
+                approved=params["approved"],
+                held_source=held_source,
+                held_ref=held_ref,
+            )
+            rows = bulk.lane_rows(_pg_one_lookup(len(tokens)), named)
+        else:
+            rows = db.session.connection().execute(_ONE_LOOKUP, params)
         for kind, account, row_id, market_id, status, reference in rows:
             if kind == "held":
                 index.held[held_ref] = (row_id, status)
