@@ -127,10 +127,12 @@ def _note_connection(session: Session, transaction: Any, connection: Any) -> Non
 
 
 def commit_if_needed(session: Any) -> None:
-    """Commit the session when it has something to commit: pending ORM changes, or a
-    transaction begun on a database connection (whatever ran there). The ledger's hot
-    paths write through the driver and often leave the session with neither: committing
-    it anyway cost as much as a lookup."""
+    """Commit the (scoped) session when it has something to commit: pending ORM changes,
+    or a transaction begun on a database connection (whatever ran there). The ledger's
+    hot paths write through the driver and often leave the session with neither, or make
+    no session at all: committing it anyway cost as much as a lookup."""
+    if not session.registry.has():
+        return
     if session.info.pop(_ON_A_CONNECTION, False) or session.new or session.dirty or session.deleted:
         session.commit()
 

@@ -195,8 +195,8 @@ class _Lane:
 
     def rows(self, sql: str, params: Any) -> list[Any]:
         try:
-            cursor = self.raw.execute(sql, params)
-            return cursor.fetchall() if cursor.description is not None else []
+            # Every statement of the lane returns rows (SELECT, or RETURNING).
+            return self.raw.execute(sql, params).fetchall()  # type: ignore[no-any-return]
         except self.dialect.loaded_dbapi.Error as exc:
             raise driver_error(exc, sql, self.fairy, self.dialect) from exc
 
@@ -258,7 +258,8 @@ def single_payment() -> Iterator[None]:
     keeps it: the same statements run on its driver connection, without autocommit.
     SQLite keeps the session's transaction and SQLAlchemy: its insert and rollup upsert
     are two statements."""
-    bind = db.session.get_bind()
+    # Without a session in this scope yet, none is made just to ask for its bind.
+    bind = db.session.get_bind() if db.session.registry.has() else db.engine
     if bind.dialect.name != "postgresql":
         yield
         return
