@@ -106,7 +106,7 @@ class Mix:
         self.payments: list[tuple[int, int, dt.date, str, int]] = []
         self.voided: set[int] = set()
         self.serial = 0
-        kinds = ["insert"] * 6 + ["void"] * 4
+        kinds = ["insert"] * 6 + ["void"] * 4 + ["single"] * 4 + ["nudge"] * 2
         kinds += ["delete", "empty", "bump", "revalue", "shift", "rebuild"]
         self.kinds = kinds + (["move"] * 2 if moves else [])
 
@@ -151,6 +151,48 @@ class Mix:
             row = by_ref[ref]
             day = row["occurred_at"].date()
             self.payments.append((new_id, row["vendor_id"], day, row["method"], row["amount_vnd"]))
+
+    def single(self) -> None:
+        """One payment, the ledger's most frequent write: on PostgreSQL it updates one
+        rollup row (if its key exists), the UPDATE trigger's single-row path."""
+        vendor = self.rng.choice(self.vendors)
+        day = self.rng.choice(DAYS)
+        method = self.rng.choice(METHODS)
+        amount = self.rng.randint(1, 500_000)
+        self.serial += 1
+        ref = f"one-{self.serial}"
+        row = {
+            "vendor_id": vendor.id,
+            "market_id": self.market_of[vendor.id],
+            "amount_vnd": amount,
+            "occurred_at": dt.datetime.combine(day, dt.time(10, 15), VN),
+            "method": method,
+            "source": "import",
+            "external_ref": ref,
+        }
+        counts = services.insert_transactions([row])
+        self.payments.append((counts.ids[("import", ref)], vendor.id, day, method, amount))
+
+    def nudge(self) -> None:
+        """A repair changes ONE rollup row: growing (single-row path) or not (set-based)."""
+        key = self._some_key()
+        if key is None:
+            return
+        change = self.rng.choice(
+            [
+                {"tx_count": TABLE.c.tx_count + 1},
+                {"tx_value": TABLE.c.tx_value + 700},
+                {"tx_count": TABLE.c.tx_count + 2, "tx_value": TABLE.c.tx_value + 1},
+                {},  # rewritten unchanged
+                {"tx_value": TABLE.c.tx_value - 1},  # lower: set-based path
+            ]
+        )
+        where = [TABLE.c.vendor_id == key[0], TABLE.c.day == key[1], TABLE.c.method == key[2]]
+        if "tx_value" in change and self.rng.random() < 0.5:
+            where.append(TABLE.c.tx_value >= 1)
+        self.db.session.execute(
+            update(TABLE).where(*where).values(**(change or {"tx_count": TABLE.c.tx_count}))
+        )
 
     def void(self) -> None:
         live = [p for p in self.payments if p[0] not in self.voided]
