@@ -55,8 +55,6 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[dt.datetime | None]
 
     unit: Mapped[AdminUnit | None] = relationship()
     market: Mapped[Market | None] = relationship(foreign_keys=[market_id])

@@ -28,13 +28,6 @@ METHODS = ("vietqr", "ewallet", "card", "cash")
 DAYS = tuple(dt.date(2026, 10, 29) + dt.timedelta(days=i) for i in range(5))
 TABLE = rollups.ROLLUPS
 
-SQLITE_IGNORES_MARKET = pytest.mark.xfail(
-    not IS_POSTGRES,
-    strict=True,
-    reason="SQLite's per-row triggers (unchanged) re-check a day's activity in every market",
-)
-
-
 # ---- the oracle ---------------------------------------------------------------------------
 
 
@@ -95,7 +88,7 @@ def assert_reports_exact(db: Any, step: str = "") -> None:
 class Mix:
     """Random rollup writes of every kind, for one seed."""
 
-    def __init__(self, db: Any, world: World, seed: int, *, moves: bool) -> None:
+    def __init__(self, db: Any, world: World, seed: int) -> None:
         self.db = db
         self.world = world
         self.rng = random.Random(seed)
@@ -108,7 +101,7 @@ class Mix:
         self.serial = 0
         kinds = ["insert"] * 6 + ["void"] * 4 + ["single"] * 4 + ["nudge"] * 2
         kinds += ["delete", "empty", "bump", "revalue", "shift", "rebuild"]
-        self.kinds = kinds + (["move"] * 2 if moves else [])
+        self.kinds = [*kinds, "move", "move"]
 
     def plan(self, steps: int) -> list[str]:
         """``steps`` kinds of write in random order, each kind at least twice."""
@@ -294,8 +287,7 @@ class Mix:
 def test_report_tables_equal_a_recomputation_after_any_mix_of_writes(
     db: Any, world: World, seed: int
 ) -> None:
-    # SQLite's per-row triggers do not keep vendors in two markets apart (see below).
-    mix = Mix(db, world, seed, moves=IS_POSTGRES)
+    mix = Mix(db, world, seed)
     done = []
     for kind in mix.plan(45):
         getattr(mix, kind)()
@@ -352,7 +344,6 @@ def test_a_void_clears_the_day_unless_another_cashless_method_keeps_it(
     assert_reports_exact(db)
 
 
-@SQLITE_IGNORES_MARKET
 def test_activity_is_kept_per_market_for_a_vendor_who_moved(db: Any, world: World) -> None:
     """A vendor with payments in two markets on the same day (moved that day) is active
     in each market only through that market's rows, as a recomputation groups them."""
