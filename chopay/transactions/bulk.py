@@ -496,6 +496,13 @@ def rows_by_ref(table: str, columns: str, source: str, refs: Sequence[str]) -> l
     return _select_in(head, "external_ref", refs, source)
 
 
+def held_by_bank_ref(bank_refs: Sequence[str]) -> list[Any]:
+    """(bank_ref, id, status, source, external_ref) of the held lines of these bank
+    transfers, from any source, in one statement (see ``_select_in``)."""
+    head = "SELECT bank_ref, id, status, source, external_ref FROM inbound_payments WHERE"
+    return _select_in(head, "bank_ref", bank_refs)
+
+
 def vendor_rows(ids: Sequence[int]) -> list[Any]:
     """(id, market_id, status) of these vendors in one statement (see ``_select_in``): a
     batch names hundreds of vendors."""

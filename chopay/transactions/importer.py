@@ -57,7 +57,7 @@ from chopay.transactions.matching import (
     normalise_account,
     note_tokens,
 )
-from chopay.transactions.models import MAX_AMOUNT_VND, Method, Source
+from chopay.transactions.models import MAX_AMOUNT_VND, InboundStatus, Method, Source
 from chopay.transactions.schemas import parse_statement_time, parse_vnd_text
 from chopay.vendors.models import Vendor
 
@@ -287,6 +287,8 @@ def import_statement(
 
     source = Source.IMPORT.value
     held = services.held_refs(source, (p[5] for p in parsed))
+    # Copies of the same bank transfers held from a provider's notifications.
+    copies = services.same_transfer(p[6] for p in parsed)
     to_insert: list[dict[str, Any]] = []
     to_hold: list[dict[str, Any]] = []
     hold_lines: list[tuple[int, dict[str, Any]]] = []
@@ -307,8 +309,10 @@ def import_statement(
             report.reject(line_no, _l("Số tiền vượt mức tối đa."), {"amount": ["> 499.999.999"]})
             continue
         if match is not None:
-            if held.get(key, (0, ""))[1] == "ignored":
-                report.duplicates += 1  # a board already set this line aside
+            if held.get(key, (0, ""))[1] == "ignored" or (
+                bank_ref is not None and services.set_aside_copy(copies.get(bank_ref, ()))
+            ):
+                report.duplicates += 1  # a board already set this line (transfer) aside
                 continue
             to_insert.append(
                 {
@@ -348,6 +352,18 @@ def import_statement(
     report.created = counts.inserted
     report.duplicates += len(to_insert) - counts.inserted
     services.settle_held(source, counts.ids, held, actor_id=reporter_id)
+    services.settle_lines(
+        (
+            (copy.id, counts.ids[(source, row["external_ref"])])
+            for row in to_insert
+            if (source, row["external_ref"]) in counts.ids
+            for copy in copies.get(row["bank_ref"] or "", ())
+            if copy.status == InboundStatus.UNMATCHED
+            and (copy.source, copy.external_ref) != (source, row["external_ref"])
+        ),
+        actor_id=reporter_id,
+        note="same bank transfer recorded by the statement import",
+    )
     inbound_ids = services.hold_inbound(to_hold)
     report.unmatched_total = len(hold_lines)
     for line_no, hold in hold_lines[:MAX_LISTED]:

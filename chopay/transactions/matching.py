@@ -31,7 +31,8 @@ from chopay.vendors.models import AccountStatus, PaymentAccount, Vendor, VendorS
 
 _TOKEN = re.compile(r"[A-Z0-9]{6,12}")
 # One notification's lookups in one round trip: the vendors behind its account and
-# behind the references in its note, and (kind 'held') its line if already held.
+# behind the references in its note, its line if already held (kind 'held'), and the
+# other held copies of its bank transfer (kind 'copy': same bank_ref, another key).
 _ONE_LOOKUP = text(
     "SELECT 'account', pa.account_number, v.id, v.market_id, v.status, v.reference "
     "FROM payment_accounts pa JOIN vendors v ON v.id = pa.vendor_id "
@@ -40,8 +41,10 @@ _ONE_LOOKUP = text(
     "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
     "WHERE v.reference IN :tokens "
     "UNION ALL "
-    "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
-    "WHERE i.source = :held_source AND i.external_ref = :held_ref"
+    "SELECT CASE WHEN i.source = :held_source AND i.external_ref = :held_ref "
+    "THEN 'held' ELSE 'copy' END, i.source, i.id, NULL, i.status, i.external_ref "
+    "FROM inbound_payments i "
+    "WHERE (i.source = :held_source AND i.external_ref = :held_ref) OR i.bank_ref = :bank_ref"
 ).bindparams(bindparam("accounts", expanding=True), bindparam("tokens", expanding=True))
 
 
@@ -61,8 +64,10 @@ def _pg_one_lookup(tokens: int) -> str:
         "SELECT 'reference', NULL, v.id, v.market_id, v.status, v.reference FROM vendors v "
         f"WHERE v.reference IN ({refs}) "
         "UNION ALL "
-        "SELECT 'held', NULL, i.id, NULL, i.status, NULL FROM inbound_payments i "
-        "WHERE i.source = %(held_source)s AND i.external_ref = %(held_ref)s"
+        "SELECT CASE WHEN i.source = %(held_source)s AND i.external_ref = %(held_ref)s "
+        "THEN 'held' ELSE 'copy' END, i.source, i.id, NULL, i.status, i.external_ref "
+        "FROM inbound_payments i WHERE (i.source = %(held_source)s "
+        "AND i.external_ref = %(held_ref)s) OR i.bank_ref = %(bank_ref)s"
     )
 
 
@@ -84,6 +89,16 @@ class VendorRef:
     market_id: int
     status: str
     reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldCopy:
+    """A line held for a board that carries a given bank transfer (same bank_ref)."""
+
+    id: int
+    status: str
+    source: str
+    external_ref: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +148,8 @@ class MatchIndex:
     # external_ref -> (inbound id, status) of the line already held, when loaded for one
     # notification (see ``load_notification``).
     held: dict[str, tuple[int, str]] = field(default_factory=dict)
+    # the other held copies of its bank transfer (``load_notification`` with a bank_ref)
+    copies: list[HeldCopy] = field(default_factory=list)
 
     @classmethod
     def load(cls, accounts: Iterable[str], contents: Iterable[str | None]) -> MatchIndex:
@@ -196,18 +213,28 @@ class MatchIndex:
 
     @classmethod
     def load_notification(
-        cls, account_number: str | None, content: str | None, source: str, external_ref: str
+        cls,
+        account_number: str | None,
+        content: str | None,
+        source: str,
+        external_ref: str,
+        bank_ref: str | None = None,
     ) -> MatchIndex:
         """One provider notification: the vendors it may belong to and, in ``held``, its
         line if a board holds it already, all in one round trip."""
         account = normalise_account(account_number)
         return cls._run_one(
-            [account] if account else [], note_tokens(content), source, external_ref
+            [account] if account else [], note_tokens(content), source, external_ref, bank_ref
         )
 
     @classmethod
     def _run_one(
-        cls, accounts: list[str], tokens: list[str], held_source: str, held_ref: str
+        cls,
+        accounts: list[str],
+        tokens: list[str],
+        held_source: str,
+        held_ref: str,
+        bank_ref: str | None = None,
     ) -> MatchIndex:
         index = cls()
         params = {
@@ -216,6 +243,7 @@ class MatchIndex:
             "approved": AccountStatus.APPROVED.value,
             "held_source": held_source,
             "held_ref": held_ref,
+            "bank_ref": bank_ref,
         }
         rows: Iterable[Any]
         if bulk.in_lane() and len(accounts) <= 1:
@@ -225,6 +253,7 @@ class MatchIndex:
                 approved=params["approved"],
                 held_source=held_source,
                 held_ref=held_ref,
+                bank_ref=bank_ref,
             )
             rows = bulk.lane_rows(_pg_one_lookup(len(tokens)), named)
         else:
@@ -232,6 +261,9 @@ class MatchIndex:
         for kind, account, row_id, market_id, status, reference in rows:
             if kind == "held":
                 index.held[held_ref] = (row_id, status)
+                continue
+            if kind == "copy":  # account: its source, reference: its external_ref
+                index.copies.append(HeldCopy(row_id, status, account, reference))
                 continue
             ref = VendorRef(row_id, market_id, status, reference)
             if kind == "account":

@@ -151,6 +151,8 @@ class InboundPayment(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_ref", name="uq_inbound_payments_source_ref"),
         CheckConstraint("amount_vnd > 0", name="amount_positive"),
+        # The other held copies of one bank transfer (see ``services.same_transfer``).
+        Index("ix_inbound_payments_bank_ref", "bank_ref"),
     )
 
     id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)

@@ -57,6 +57,7 @@ from chopay.errors import (
 from chopay.extensions import db
 from chopay.markets.models import Market
 from chopay.transactions import bulk, rollups
+from chopay.transactions.matching import HeldCopy
 from chopay.transactions.models import (
     MAX_AMOUNT_VND,
     InboundPayment,
@@ -917,13 +918,21 @@ def settle_held(
 ) -> int:
     """Mark held lines assigned when a later delivery of the same line matched a vendor
     and was just recorded. Returns how many."""
+    lines = []
+    for ref, (inbound_id, status) in held.items():
+        tx_id = inserted.get((source, ref))
+        if tx_id is not None and status == InboundStatus.UNMATCHED:
+            lines.append((inbound_id, tx_id))
+    return settle_lines(lines, actor_id=actor_id, note="matched on a later delivery")
+
+
+def settle_lines(lines: Iterable[tuple[int, int]], *, actor_id: int | None, note: str) -> int:
+    """Mark these held lines (inbound id, ledger row id) assigned to those rows, each
+    only while still unmatched. Returns how many."""
     table = rollups.INBOUND
     now = utcnow()
     settled = 0
-    for ref, (inbound_id, status) in held.items():
-        tx_id = inserted.get((source, ref))
-        if tx_id is None or status != InboundStatus.UNMATCHED:
-            continue
+    for inbound_id, tx_id in lines:
         db.session.execute(
             update(table)
             .where(table.c.id == inbound_id, table.c.status == InboundStatus.UNMATCHED.value)
@@ -932,11 +941,30 @@ def settle_held(
                 transaction_id=tx_id,
                 decided_by_id=actor_id,
                 decided_at=now,
-                decision_note="matched on a later delivery",
+                decision_note=note,
             )
         )
         settled += 1
     return settled
+
+
+def same_transfer(bank_refs: Iterable[str | None]) -> dict[str, list[HeldCopy]]:
+    """bank_ref -> the lines of that bank transfer held for a board, from any source.
+
+    One transfer can arrive twice, by a provider's notification and in the statement:
+    a board's decision on either copy stands for the transfer. A copy set aside
+    (``ignored``) keeps every other copy out of the ledger; copies still unmatched are
+    settled when the transfer is recorded (see ``settle_lines``)."""
+    wanted = sorted({ref for ref in bank_refs if ref})
+    found: dict[str, list[HeldCopy]] = {}
+    for bank_ref, inbound_id, status, source, ref in bulk.held_by_bank_ref(wanted):
+        found.setdefault(bank_ref, []).append(HeldCopy(inbound_id, status, source, ref))
+    return found
+
+
+def set_aside_copy(copies: Iterable[HeldCopy]) -> HeldCopy | None:
+    """The copy a board set aside, if any (see ``same_transfer``)."""
+    return next((c for c in copies if c.status == InboundStatus.IGNORED), None)
 
 
 def assignable_market_ids(actor: Any) -> list[int] | None:
@@ -1036,6 +1064,13 @@ def assign_inbound(
     row.transaction_id = tx_id
     row.decided_by_id = actor.id
     row.decided_at = utcnow()
+    # The same transfer held again through the other source: credited by this decision.
+    siblings = [c.id for c in same_transfer([row.bank_ref]).get(row.bank_ref or "", [])]
+    settle_lines(
+        ((i, tx_id) for i in siblings if i != row.id),
+        actor_id=actor.id,
+        note="same bank transfer as a line assigned",
+    )
     record_event(
         actor_id=actor.id,
         action="inbound.assign",
@@ -1064,13 +1099,31 @@ def ignore_inbound(
     row.decision_note = note
     row.decided_by_id = actor.id
     row.decided_at = utcnow()
+    # The same transfer held again through the other source: set aside with it.
+    siblings = [
+        c.id
+        for c in same_transfer([row.bank_ref]).get(row.bank_ref or "", [])
+        if c.id != row.id and c.status == InboundStatus.UNMATCHED
+    ]
+    if siblings:
+        table = rollups.INBOUND
+        db.session.execute(
+            update(table)
+            .where(table.c.id.in_(siblings), table.c.status == InboundStatus.UNMATCHED.value)
+            .values(
+                status=InboundStatus.IGNORED.value,
+                decided_by_id=actor.id,
+                decided_at=row.decided_at,
+                decision_note=note,
+            )
+        )
     record_event(
         actor_id=actor.id,
         action="inbound.ignore",
         entity_type="inbound_payment",
         entity_id=row.id,
         market_id=row.market_id,
-        new={"note": note},
+        new={"note": note, "same_transfer": siblings} if siblings else {"note": note},
         origin=origin,
     )
     db.session.flush()

@@ -29,6 +29,7 @@ from chopay.errors import AuthenticationError, InvalidInputError
 from chopay.extensions import db
 from chopay.transactions import bulk, services
 from chopay.transactions.matching import (
+    HeldCopy,
     Match,
     MatchIndex,
     UnmatchedReason,
@@ -37,6 +38,7 @@ from chopay.transactions.matching import (
 )
 from chopay.transactions.models import (
     MAX_AMOUNT_VND,
+    InboundStatus,
     Method,
     Source,
     WebhookFormat,
@@ -308,10 +310,14 @@ def handle_notification(
         )
     key = f"{source.name}:{parsed.external_id}"[:120]
     kind = Source.WEBHOOK.value
-    found, held = _match(parsed, kind, key)
+    found, held, copies = _match(parsed, kind, key)
     if found.vendor is not None:
         if held.get(key, (0, ""))[1] == "ignored":
             return WebhookOutcome("duplicate", inbound_id=held[key][0])
+        aside = services.set_aside_copy(copies)
+        if aside is not None:  # a board set this bank transfer aside (its statement line)
+            return WebhookOutcome("duplicate", inbound_id=aside.id)
+        waiting = [c.id for c in copies if c.status == InboundStatus.UNMATCHED]
         row = {
             "vendor_id": found.vendor.id,
             "market_id": found.vendor.market_id,
@@ -324,10 +330,16 @@ def handle_notification(
             "note": (parsed.content or "")[:255] or None,
             "bank_ref": parsed.bank_ref,
         }
-        if held:  # an earlier delivery is held: record and settle it atomically
+        if held or waiting:  # held copies of it: record and settle them atomically
             with bulk.session_statements():
                 counts = services.insert_transactions([row])
                 services.settle_held(kind, counts.ids, held, actor_id=None)
+                recorded = counts.ids.get((kind, key))
+                services.settle_lines(
+                    ((copy_id, recorded) for copy_id in waiting if recorded is not None),
+                    actor_id=None,
+                    note="same bank transfer recorded from a provider's notification",
+                )
         else:
             if bulk.in_lane():  # stored now, or the row stored under this key: one trip
                 done = bulk.record_one(services.ledger_values(row, now))
@@ -368,17 +380,27 @@ def handle_notification(
     return WebhookOutcome("unmatched", inbound_id=ids.get(key))
 
 
-def _match(parsed: Notification, source: str, key: str) -> tuple[Match, dict[str, tuple[int, str]]]:
-    """The vendor a notification belongs to (or why none), and its line if already held
-    for a board (external_ref -> (inbound id, status))."""
+def _match(
+    parsed: Notification, source: str, key: str
+) -> tuple[Match, dict[str, tuple[int, str]], list[HeldCopy]]:
+    """The vendor a notification belongs to (or why none), its line if already held for a
+    board (external_ref -> (inbound id, status)), and the other held copies of its bank
+    transfer (see ``services.same_transfer``)."""
     if parsed.vendor_id is not None:
         held = services.held_refs(source, [key])
+        copies = [
+            c
+            for c in services.same_transfer([parsed.bank_ref]).get(parsed.bank_ref or "", [])
+            if (c.source, c.external_ref) != (source, key)
+        ]
         vendor = db.session.get(Vendor, parsed.vendor_id)
         if vendor is None:
-            return Match(None, UnmatchedReason.UNKNOWN_VENDOR, None), held
+            return Match(None, UnmatchedReason.UNKNOWN_VENDOR, None), held, copies
         if vendor.status == VendorStatus.LEFT:
-            return Match(None, UnmatchedReason.VENDOR_LEFT, vendor.market_id), held
+            return Match(None, UnmatchedReason.VENDOR_LEFT, vendor.market_id), held, copies
         ref = VendorRef(vendor.id, vendor.market_id, vendor.status, vendor.reference)
-        return Match(ref), held
-    index = MatchIndex.load_notification(parsed.account_number, parsed.content, source, key)
-    return index.match(parsed.account_number, parsed.content), index.held
+        return Match(ref), held, copies
+    index = MatchIndex.load_notification(
+        parsed.account_number, parsed.content, source, key, parsed.bank_ref
+    )
+    return index.match(parsed.account_number, parsed.content), index.held, index.copies

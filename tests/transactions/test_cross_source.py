@@ -204,7 +204,7 @@ def test_insert_transactions_keeps_the_first_row_of_a_bank_ref(db: Any, world: W
     _totals_are_exact()
 
 
-def test_a_held_notification_assigned_after_the_import_is_not_counted_twice(
+def test_the_import_settles_a_held_notification_of_the_same_transfer(
     client: Any, auth: Any, db: Any, world: World, sepay: Any
 ) -> None:
     newcomer = VendorFactory(market=world.market)
@@ -217,17 +217,19 @@ def test_a_held_notification_assigned_after_the_import_is_not_counted_twice(
     assert importer.import_statement(_statement(line), actor=world.board).created == 1
     db.session.commit()
     imported = db.session.scalars(select(Transaction)).one()
+    # the held notification is linked to the imported row: nobody has to credit it
+    line_held = db.session.get(InboundPayment, held["inbound_id"])
+    db.session.refresh(line_held)
+    assert (line_held.status, line_held.transaction_id) == ("assigned", imported.id)
 
-    # an admin credits the held notification (no market could be guessed for it): it is
-    # linked to the imported row
+    # crediting it by hand now is refused (it is handled), and counts nothing
     headers = auth.token_headers(world.admin)
     done = client.post(
         f"/api/v1/inbound-payments/{held['inbound_id']}/assign",
         json={"vendor_id": newcomer.id},
         headers=headers,
     )
-    assert done.status_code == 200, done.get_json()
-    assert done.get_json()["transaction_id"] == imported.id
+    assert done.status_code == 409
     assert counts(db) == (1, 1, 1)
     # the provider retries, now matched: the same row
     again = post_webhook(client, "sepay", sepay[1], body).get_json()
@@ -288,3 +290,110 @@ def test_webhook_and_import_of_one_transfer_at_once_store_it_once(race_app: Flas
     created = sum(a[2] for a in imports) + sum(a[2] == "created" for a in hooks)
     assert created == 1, answers
     assert len({a[3] for a in hooks}) == 1 and hooks[0][3] is not None  # the one row's id
+
+
+# ---- a board's decision on one held copy stands for the transfer ---------------------------
+
+
+def _inbound(db: Any) -> list[tuple[str, str, int | None]]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(InboundPayment).order_by(InboundPayment.id)).all()
+    return [(r.source, r.status, r.transaction_id) for r in rows]
+
+
+def _stray(world: World, **change: Any) -> dict[str, Any]:
+    """A transfer of 227,000 đ to an account no vendor has yet, bank reference FT77."""
+    return (
+        sepay_body(
+            world, accountNumber="77770000", content="chuyen khoan", id=5151, referenceCode="FT77"
+        )
+        | change
+    )
+
+
+STRAY_LINE = "21/11/2025 14:02,227.000,77770000,chuyen khoan,FT77"
+
+
+def _ignore(client: Any, auth: Any, world: World, inbound_id: int) -> None:
+    resp = client.post(
+        f"/api/v1/inbound-payments/{inbound_id}/ignore",
+        json={"note": "tiền hoàn lại cho khách"},
+        headers=auth.token_headers(world.admin),
+    )
+    assert resp.status_code == 200, resp.get_json()
+
+
+def test_a_transfer_set_aside_from_its_notification_is_not_imported(
+    client: Any, auth: Any, db: Any, world: World, sepay: Any
+) -> None:
+    held = post_webhook(client, "sepay", sepay[1], _stray(world)).get_json()
+    _ignore(client, auth, world, held["inbound_id"])
+    newcomer = VendorFactory(market=world.market)
+    approved_account(newcomer, world.admin, world.board, account_number="77770000")
+    db.session.commit()
+    report = importer.import_statement(_statement(STRAY_LINE), actor=world.board)
+    db.session.commit()
+    assert (report.created, report.duplicates) == (0, 1)
+    assert counts(db) == (0, 0, 1)
+
+
+def test_a_transfer_set_aside_from_its_statement_line_is_not_recorded_by_the_notification(
+    client: Any, auth: Any, db: Any, world: World, sepay: Any
+) -> None:
+    report = importer.import_statement(_statement(STRAY_LINE), actor=world.admin)
+    db.session.commit()
+    (line,) = report.unmatched
+    _ignore(client, auth, world, line["inbound_id"])
+    newcomer = VendorFactory(market=world.market)
+    approved_account(newcomer, world.admin, world.board, account_number="77770000")
+    db.session.commit()
+    answer = post_webhook(client, "sepay", sepay[1], _stray(world)).get_json()
+    assert (answer["status"], answer["id"], answer["inbound_id"]) == (
+        "duplicate",
+        None,
+        line["inbound_id"],
+    )
+    assert counts(db) == (0, 0, 1)
+
+
+def test_a_held_statement_line_is_settled_when_the_notification_records_the_transfer(
+    client: Any, db: Any, world: World, sepay: Any
+) -> None:
+    report = importer.import_statement(_statement(STRAY_LINE), actor=world.admin)
+    db.session.commit()
+    assert report.unmatched_total == 1
+    newcomer = VendorFactory(market=world.market)
+    approved_account(newcomer, world.admin, world.board, account_number="77770000")
+    db.session.commit()
+    answer = post_webhook(client, "sepay", sepay[1], _stray(world)).get_json()
+    assert answer["status"] == "created"
+    assert _inbound(db) == [("import", "assigned", answer["id"])]
+    assert counts(db) == (1, 1, 1)
+    _totals_are_exact()
+
+
+@pytest.mark.parametrize("decision", ["assign", "ignore"])
+def test_a_decision_on_one_held_copy_is_taken_for_the_other(
+    client: Any, auth: Any, db: Any, world: World, sepay: Any, decision: str
+) -> None:
+    held = post_webhook(client, "sepay", sepay[1], _stray(world)).get_json()
+    importer.import_statement(_statement(STRAY_LINE), actor=world.admin)
+    db.session.commit()
+    assert [status for _, status, _ in _inbound(db)] == ["unmatched", "unmatched"]
+    if decision == "ignore":
+        _ignore(client, auth, world, held["inbound_id"])
+        assert _inbound(db) == [("webhook", "ignored", None), ("import", "ignored", None)]
+        assert counts(db)[0] == 0
+        return
+    newcomer = VendorFactory(market=world.market)
+    db.session.commit()
+    done = client.post(
+        f"/api/v1/inbound-payments/{held['inbound_id']}/assign",
+        json={"vendor_id": newcomer.id},
+        headers=auth.token_headers(world.admin),
+    )
+    assert done.status_code == 200, done.get_json()
+    tx_id = done.get_json()["transaction_id"]
+    assert _inbound(db) == [("webhook", "assigned", tx_id), ("import", "assigned", tx_id)]
+    assert counts(db) == (1, 1, 2)
+    _totals_are_exact()
