@@ -334,6 +334,8 @@ class TransactionExportSchema(Schema):
     method = fields.String()
     source = fields.String()
     external_ref = fields.String()
+    # "<receiving account>:<bank's reference>" of a bank transfer (the vendor's account)
+    bank_ref = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
     voided_at = fields.DateTime(allow_none=True)
     void_reason = fields.String(allow_none=True)

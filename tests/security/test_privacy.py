@@ -201,6 +201,7 @@ def test_vendor_data_export_holds_everything_and_is_audited(
     assert "password_hash" not in json.dumps(data)
     assert resp.headers["Cache-Control"] == "no-store"
 
+    assert data["transactions"][0]["bank_ref"] is None  # reported by hand, not a transfer
     _login(client, world, "vendor")  # the vendor may take their own copy
     page = client.get(f"/vendors/{inside.vendor_id}/export.json")
     assert page.status_code == 200
@@ -469,3 +470,27 @@ def test_vendor_page_offers_export_and_erasure_to_the_right_people(
     html = client.get(page).get_data(as_text=True)
     assert ERASED in html and inside.vendor_name not in html and erase not in html
     assert "Đã xóa dữ liệu cá nhân của tiểu thương" in html  # the confirmation message
+
+
+def test_the_export_lists_the_bank_transfer_behind_each_payment(
+    client: FlaskClient, world: World
+) -> None:
+    inside = world.scopes["in"]
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    tx_services.insert_transactions(
+        [
+            {
+                "vendor_id": inside.vendor_id,
+                "market_id": inside.market_id,
+                "amount_vnd": 41_000,
+                "occurred_at": when,
+                "method": "vietqr",
+                "source": Source.WEBHOOK,
+                "external_ref": "sepay:889",
+                "bank_ref": f"{inside.account_number}:FT889",
+            }
+        ]
+    )
+    resp = client.get(f"{API}/vendors/{inside.vendor_id}/export", headers=_bearer(world, "board"))
+    refs = {t["external_ref"]: t["bank_ref"] for t in resp.get_json()["transactions"]}
+    assert refs["sepay:889"] == f"{inside.account_number}:FT889"
