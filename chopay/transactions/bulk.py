@@ -270,7 +270,14 @@ def single_payment() -> Iterator[None]:
         finally:
             _LANE.reset(token)
         return
-    fairy = bind.raw_connection()
+    try:
+        fairy = bind.raw_connection()
+    except bind.dialect.loaded_dbapi.Error as exc:
+        # No server (a restart, an outage): raw_connection raises the driver's own error,
+        # where Engine.connect would wrap it; wrapped here the same way (answered 503).
+        raise DBAPIError.instance(
+            None, None, exc, bind.dialect.loaded_dbapi.Error, dialect=bind.dialect
+        ) from exc
     try:
         fairy.driver_connection.autocommit = True
         token = _LANE.set(_Lane(fairy, bind.dialect))

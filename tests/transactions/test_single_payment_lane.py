@@ -219,3 +219,39 @@ def test_webhook_redelivery_answers_the_stored_row(
     assert again.get_json()["id"] == first.get_json()["id"]
     assert again.get_json()["status"] == "duplicate"
     assert counts(db)[:2] == (1, 1)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="the driver lane is PostgreSQL's")
+def test_no_database_server_is_503_for_a_payment_authorised_from_the_workers_cache(
+    race_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API token and the webhook source are remembered by the worker, so a payment
+    gets as far as the lane without touching the database; when no connection can be
+    opened there (the server restarting), it is 503 with Retry-After, never a 500."""
+    import psycopg
+
+    info = race_setup(race_app)
+    client = race_app.test_client()
+    assert client.post(URL, json=_payment(info, "up-1"), headers=info["headers"]).status_code == 201
+    assert post_webhook(client, "race", info["secret"], race_sepay_body(info)).status_code == 201
+    with race_app.app_context():
+        pool = _db.engine.pool
+        pool.dispose()  # every pooled connection gone, as after a restart
+
+        def refused(*_: Any) -> Any:
+            raise psycopg.OperationalError("connection refused (test)")
+
+        monkeypatch.setattr(pool, "_invoke_creator", refused)
+    answers = [
+        client.post(URL, json=_payment(info, "down-1"), headers=info["headers"]),
+        post_webhook(client, "race", info["secret"], race_sepay_body(info, id=556)),
+    ]
+    for resp in answers:
+        assert resp.status_code == 503, resp.get_data(as_text=True)[:300]
+        assert resp.headers["Retry-After"].isdigit()
+        assert resp.get_json()["error"]["code"] == "unavailable"
+    monkeypatch.undo()
+    assert (
+        client.post(URL, json=_payment(info, "down-1"), headers=info["headers"]).status_code == 201
+    )
