@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from _seed import add_vendors
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 VENDORS = 400
@@ -57,7 +58,6 @@ def _seed(app: Any) -> dict[str, Any]:
     from chopay.auth.services import create_token, hash_password
     from chopay.extensions import db
     from chopay.markets.models import Market
-    from chopay.vendors.models import PaymentAccount, Vendor
 
     with app.app_context():
         pw = hash_password("bench-password-1")
@@ -66,38 +66,25 @@ def _seed(app: Any) -> dict[str, Any]:
         market = Market(code="BENCH-1", name="Chợ Đại Từ (bench)", stall_count=VENDORS)
         db.session.add_all([admin, checker, market])
         db.session.flush()
-        vendors = []
-        for i in range(VENDORS):
-            vendor = Vendor(
-                market_id=market.id,
-                full_name=f"Nguyễn Thị Bench {i}",
-                stall=f"A-{i}",
-                phone=f"09{i:08d}",
-                status="active",
-                reference=f"CPB{i:05d}X",
-            )
-            db.session.add(vendor)
-            vendors.append(vendor)
-        db.session.flush()
-        for i, vendor in enumerate(vendors):
-            db.session.add(
-                PaymentAccount(
-                    vendor_id=vendor.id,
-                    bank_bin="970436",
-                    account_number=f"10{i:08d}",
-                    account_name="NGUYEN THI BENCH",
-                    status="approved",
-                    is_primary=True,
-                    created_by_id=admin.id,
-                    decided_by_id=checker.id,
-                )
-            )
+        vendors = add_vendors(
+            db,
+            market.id,
+            VENDORS,
+            maker_id=admin.id,
+            checker_id=checker.id,
+            name="Nguyễn Thị Bench {i}",
+            stall="A-{i}",
+            phone="09{i:08d}",
+            reference="CPB{i:05d}X",
+            account="10{i:08d}",
+            holder="NGUYEN THI BENCH",
+        )
         _, token = create_token(admin)
         db.session.commit()
         info = {
             "admin_id": admin.id,
             "market_id": market.id,
-            "vendors": [(v.id, v.reference, f"10{i:08d}") for i, v in enumerate(vendors)],
+            "vendors": vendors,
             "token": token,
         }
         db.session.remove()

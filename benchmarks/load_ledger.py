@@ -44,6 +44,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import sqlalchemy as sa  # noqa: E402 - after the sys.path line above
+from _seed import add_vendors  # noqa: E402 - a module of this folder
 
 PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 REFERENCE_SCHEMA = (
@@ -81,7 +82,6 @@ def seed(url: str, vendors: int) -> dict[str, Any]:
     from chopay.extensions import db
     from chopay.markets.models import Market
     from chopay.transactions.services import create_webhook_source
-    from chopay.vendors.models import PaymentAccount, Vendor
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": url})
     with app.app_context():
@@ -94,35 +94,19 @@ def seed(url: str, vendors: int) -> dict[str, Any]:
         db.session.flush()
         board = User(username="load-board", password_hash=pw, role=Role.BOARD, market_id=market.id)
         db.session.add(board)
-        rows = []
-        for i in range(vendors):
-            vendor = Vendor(
-                market_id=market.id,
-                full_name=f"Tiểu thương {i}",
-                stall=f"L-{i}",
-                phone=f"08{i:08d}",
-                status="active",
-                reference=f"CPL{i:05d}Z",
-            )
-            db.session.add(vendor)
-            rows.append(vendor)
-        db.session.flush()
-        accounts = []
-        for i, vendor in enumerate(rows):
-            number = f"55{i:08d}"
-            db.session.add(
-                PaymentAccount(
-                    vendor_id=vendor.id,
-                    bank_bin="970436",
-                    account_number=number,
-                    account_name="TIEU THUONG",
-                    status="approved",
-                    is_primary=True,
-                    created_by_id=maker.id,
-                    decided_by_id=checker.id,
-                )
-            )
-            accounts.append((vendor.id, vendor.reference, number))
+        accounts = add_vendors(
+            db,
+            market.id,
+            vendors,
+            maker_id=maker.id,
+            checker_id=checker.id,
+            name="Tiểu thương {i}",
+            stall="L-{i}",
+            phone="08{i:08d}",
+            reference="CPL{i:05d}Z",
+            account="55{i:08d}",
+            holder="TIEU THUONG",
+        )
         _, token = create_token(board)
         _, secret = create_webhook_source("sepay", format="sepay")
         db.session.commit()
@@ -131,25 +115,26 @@ def seed(url: str, vendors: int) -> dict[str, Any]:
     return {"token": token, "secret": secret, "vendors": accounts}
 
 
+# Rollup rows that differ from a fresh aggregate of the ledger (missing, extra or wrong).
+ROLLUP_MISMATCHES = sa.text(
+    """
+    SELECT count(*) FROM (
+      SELECT vendor_id, local_day AS day, method, count(*) AS n, sum(amount_vnd) AS v
+      FROM transactions WHERE voided_at IS NULL
+      GROUP BY vendor_id, local_day, method
+    ) l FULL JOIN daily_rollups r USING (vendor_id, day, method)
+    WHERE l.n IS DISTINCT FROM r.tx_count OR l.v IS DISTINCT FROM r.tx_value
+    """
+)
+
+
 def verify(url: str) -> dict[str, Any]:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         ledger = conn.execute(
             sa.text("SELECT count(*), count(DISTINCT (source, external_ref)) FROM transactions")
         ).one()
-        mismatches = conn.execute(
-            sa.text(
-                """
-                SELECT count(*) FROM (
-                  SELECT vendor_id, local_day AS day, method, count(*) AS n,
-                         sum(amount_vnd) AS v
-                  FROM transactions WHERE voided_at IS NULL
-                  GROUP BY vendor_id, local_day, method
-                ) l FULL JOIN daily_rollups r USING (vendor_id, day, method)
-                WHERE l.n IS DISTINCT FROM r.tx_count OR l.v IS DISTINCT FROM r.tx_value
-                """
-            )
-        ).scalar_one()
+        mismatches = conn.execute(ROLLUP_MISMATCHES).scalar_one()
         refs = {row[0] for row in conn.execute(sa.text("SELECT external_ref FROM transactions"))}
     engine.dispose()
     return {"rows": ledger[0], "distinct": ledger[1], "rollup_mismatches": mismatches, "refs": refs}

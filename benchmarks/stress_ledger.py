@@ -397,19 +397,7 @@ def ledger_checks(url: str, payments: list[Payment]) -> dict[str, Any]:
             sa.text("SELECT count(DISTINCT (source, external_ref)) FROM transactions")
         ).scalar_one()
         rollup_rows = conn.execute(sa.text("SELECT count(*) FROM daily_rollups")).scalar_one()
-        sql_mismatches = conn.execute(
-            sa.text(
-                """
-                SELECT count(*) FROM (
-                  SELECT vendor_id, local_day AS day, method, count(*) AS n,
-                         sum(amount_vnd) AS v
-                  FROM transactions WHERE voided_at IS NULL
-                  GROUP BY vendor_id, local_day, method
-                ) l FULL JOIN daily_rollups r USING (vendor_id, day, method)
-                WHERE l.n IS DISTINCT FROM r.tx_count OR l.v IS DISTINCT FROM r.tx_value
-                """
-            )
-        ).scalar_one()
+        sql_mismatches = conn.execute(load_ledger.ROLLUP_MISMATCHES).scalar_one()
     engine.dispose()
 
     from chopay import create_app
