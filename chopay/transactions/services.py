@@ -1065,19 +1065,24 @@ def assign_inbound(
     row.decided_by_id = actor.id
     row.decided_at = utcnow()
     # The same transfer held again through the other source: credited by this decision.
-    siblings = [c.id for c in same_transfer([row.bank_ref]).get(row.bank_ref or "", [])]
+    siblings = [
+        c.id
+        for c in same_transfer([row.bank_ref]).get(row.bank_ref or "", [])
+        if c.id != row.id and c.status == InboundStatus.UNMATCHED
+    ]
     settle_lines(
-        ((i, tx_id) for i in siblings if i != row.id),
+        ((i, tx_id) for i in siblings),
         actor_id=actor.id,
         note="same bank transfer as a line assigned",
     )
+    assigned = {"vendor_id": vendor.id, "transaction_id": tx_id, "amount_vnd": row.amount_vnd}
     record_event(
         actor_id=actor.id,
         action="inbound.assign",
         entity_type="inbound_payment",
         entity_id=row.id,
         market_id=vendor.market_id,
-        new={"vendor_id": vendor.id, "transaction_id": tx_id, "amount_vnd": row.amount_vnd},
+        new={**assigned, "same_transfer": siblings} if siblings else assigned,
         origin=origin,
     )
     db.session.flush()

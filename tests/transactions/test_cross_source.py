@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from chopay.audit.models import AuditEvent
 from chopay.reports.services import report_rollup_drift
 from chopay.transactions import importer, rollups, services
 from chopay.transactions.models import InboundPayment, Transaction
@@ -395,5 +396,12 @@ def test_a_decision_on_one_held_copy_is_taken_for_the_other(
     assert done.status_code == 200, done.get_json()
     tx_id = done.get_json()["transaction_id"]
     assert _inbound(db) == [("webhook", "assigned", tx_id), ("import", "assigned", tx_id)]
+    event = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "inbound.assign")
+    ).one()
+    other = db.session.scalars(
+        select(InboundPayment.id).where(InboundPayment.source == "import")
+    ).one()
+    assert event.new_values["same_transfer"] == [other]  # the decision is on record for both
     assert counts(db) == (1, 1, 2)
     _totals_are_exact()
