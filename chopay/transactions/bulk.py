@@ -285,10 +285,18 @@ def single_payment() -> Iterator[None]:
             yield
         finally:
             _LANE.reset(token)
-        if fairy.is_valid:
-            fairy.driver_connection.autocommit = False
     finally:
-        fairy.close()
+        # Back to transactions before the pool hands it out again, whatever happened in
+        # the lane (a refused payment raises through here): a pooled connection left in
+        # autocommit would make everyone's later transactions commit statement by
+        # statement. One that cannot be switched back is dropped, not reused.
+        try:
+            if fairy.is_valid:
+                fairy.driver_connection.autocommit = False
+        except bind.dialect.loaded_dbapi.Error as exc:
+            fairy.invalidate(exc)
+        finally:
+            fairy.close()
 
 
 def record_one(row: Sequence[Any]) -> tuple[bool, tuple[Any, ...]] | None:

@@ -99,12 +99,28 @@ def test_pooled_connections_come_back_transactional(race_app: Flask) -> None:
     statement by statement."""
     info = race_setup(race_app)
     client = race_app.test_client()
+    future = (dt.datetime.now(VN) + dt.timedelta(hours=1)).isoformat()
     for n in range(3):
         assert (
             client.post(URL, json=_payment(info, f"pool-{n}"), headers=info["headers"]).status_code
             == 201
         )
         post_webhook(client, "race", info["secret"], race_sepay_body(info, id=700 + n))
+        # refusals raise out of the lane: the connection must be switched back all the same
+        refused = [
+            client.post(
+                URL,
+                json=_payment(info, f"late-{n}") | {"occurred_at": future},
+                headers=info["headers"],
+            ),
+            client.post(
+                URL,
+                json=_payment(info, f"who-{n}") | {"vendor_id": 999_999},
+                headers=info["headers"],
+            ),
+            post_webhook(client, "race", info["secret"], race_sepay_body(info, transferAmount=-5)),
+        ]
+        assert [r.status_code for r in refused] == [422, 404, 422]
     with race_app.app_context():
         engine = _db.engine
         held = [engine.raw_connection() for _ in range(engine.pool.checkedin())]
