@@ -35,6 +35,7 @@ import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import Engine
@@ -84,28 +85,36 @@ _PG_INSERT_ONE = {
     f"{conflict} {_RETURNING}), {_PG_ROLLUP_TAIL}"
     for any_bank_ref, conflict in _ON_CONFLICT.items()
 }
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerRow:
+    """A ledger row as plain values (the attribute names of ``Transaction``): the
+    single-payment path answers with it, without loading an ORM object."""
+
+    id: int
+    vendor_id: int
+    market_id: int
+    amount_vnd: int
+    occurred_at: dt.datetime
+    local_day: dt.date
+    method: str
+    source: str
+    external_ref: str
+    reporter_id: int | None
+    note: str | None
+    created_at: dt.datetime
+    webhook_source_id: int | None = None
+    voided_at: dt.datetime | None = None
+    voided_by_id: int | None = None
+    void_reason: str | None = None
+
+
 # One payment in the lane (``record_one``): the row goes in only while its vendor is in
 # the market the caller decided rights for and has not left (checked in the statement
 # itself), and when its key exists already the stored row comes back instead, in the
-# same round trip. Both branches answer a ledger row whole (``LEDGER_ROW_COLUMNS``).
-LEDGER_ROW_COLUMNS = (
-    "id",
-    "vendor_id",
-    "market_id",
-    "amount_vnd",
-    "occurred_at",
-    "local_day",
-    "method",
-    "source",
-    "external_ref",
-    "reporter_id",
-    "note",
-    "created_at",
-    "webhook_source_id",
-    "voided_at",
-    "voided_by_id",
-    "void_reason",
-)
+# same round trip. Both branches answer a ledger row whole, in LedgerRow's order.
+LEDGER_ROW_COLUMNS = tuple(f.name for f in fields(LedgerRow))
 _ROW_COLS = ", ".join(LEDGER_ROW_COLUMNS)
 # The vendor is read by its primary key in a MATERIALIZED CTE: with the market in the
 # same WHERE, the planner may pick the (market_id, status) index and filter a whole

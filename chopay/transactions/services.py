@@ -57,6 +57,7 @@ from chopay.errors import (
 from chopay.extensions import db
 from chopay.markets.models import Market
 from chopay.transactions import bulk, rollups
+from chopay.transactions.bulk import LedgerRow
 from chopay.transactions.matching import HeldCopy
 from chopay.transactions.models import (
     MAX_AMOUNT_VND,
@@ -221,29 +222,6 @@ def find_transaction_id_by_bank_ref(bank_ref: str | None) -> int | None:
 
 
 # ---- reporting payments (API, pages) --------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LedgerRow:
-    """A ledger row as plain values (the attribute names of ``Transaction``): the
-    single-payment path answers with it, without loading an ORM object."""
-
-    id: int
-    vendor_id: int
-    market_id: int
-    amount_vnd: int
-    occurred_at: dt.datetime
-    local_day: dt.date
-    method: str
-    source: str
-    external_ref: str
-    reporter_id: int | None
-    note: str | None
-    created_at: dt.datetime
-    webhook_source_id: int | None = None
-    voided_at: dt.datetime | None = None
-    voided_by_id: int | None = None
-    void_reason: str | None = None
 
 
 _LEDGER_COLUMNS = [Transaction.__table__.c[name] for name in bulk.LEDGER_ROW_COLUMNS]
@@ -631,21 +609,19 @@ def _record_in_lane(
 def _payment_values(
     payment: PaymentIn, market_id: int, source: str, actor: Any, now: dt.datetime
 ) -> tuple[Any, ...]:
-    occurred = payment.occurred_at
-    return (
-        payment.vendor_id,
-        market_id,
-        payment.amount_vnd,
-        occurred,
-        occurred.astimezone(VN_TZ).date(),
-        payment.method,
-        source,
-        payment.external_ref,
-        getattr(actor, "id", None),
-        None,
-        payment.note,
+    return ledger_values(
+        {
+            "vendor_id": payment.vendor_id,
+            "market_id": market_id,
+            "amount_vnd": payment.amount_vnd,
+            "occurred_at": payment.occurred_at,
+            "method": payment.method,
+            "source": source,
+            "external_ref": payment.external_ref,
+            "reporter_id": getattr(actor, "id", None),
+            "note": payment.note,
+        },
         now,
-        None,
     )
 
 
