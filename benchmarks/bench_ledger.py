@@ -35,6 +35,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from _proc import postgres_cpu, postgres_cpu_since
 from _seed import add_vendors
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -113,6 +114,33 @@ def _rate(n: int, seconds: float) -> str:
     return f"{n:>8,} rows in {seconds:6.2f} s = {n / seconds:>9,.0f} rows/s"
 
 
+class _Clock:
+    """Wall time, this process's CPU and (PostgreSQL) the server processes' CPU of one
+    phase. CPU per row is the steadier figure on a shared machine: wall time also counts
+    the moments the host gives the CPUs to someone else."""
+
+    def __init__(self, postgres: bool) -> None:
+        self.postgres = postgres
+        self.wall = self.python = self.server = 0.0
+
+    def __enter__(self) -> _Clock:
+        self._server = postgres_cpu() if self.postgres else {}
+        self._python = time.process_time()
+        self._wall = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self._wall
+        self.python = time.process_time() - self._python
+        self.server = postgres_cpu_since(self._server) if self.postgres else 0.0
+
+    def cpu(self, rows: int) -> str:
+        text = f"CPU per row: Python {1e6 * self.python / rows:5.1f} µs"
+        if self.postgres:
+            text += f", PostgreSQL {1e6 * self.server / rows:5.1f} µs"
+        return text
+
+
 def _drop_report_triggers(app: Any) -> None:
     """Measure the ledger alone: remove the reports' triggers on daily_rollups."""
     from chopay.extensions import db
@@ -147,16 +175,17 @@ def run(url: str, label: str, rows: int, *, report_triggers: bool = True) -> dic
     rng = random.Random(5)
     data = _statement(info, rows, rng)
     figures: dict[str, float] = {}
+    postgres = url.startswith("postgresql")
     print(f"\n== {label}: {rows:,} statement lines, {VENDORS} vendors ==")
 
     with app.app_context():
         actor = db.session.get(User, info["admin_id"])
-        t0 = time.perf_counter()
-        report = importer.import_statement(data, actor=actor)
-        db.session.commit()
-        took = time.perf_counter() - t0
-        figures["import"] = rows / took
-        print(f"(a) statement import       {_rate(rows, took)}")
+        with _Clock(postgres) as clock:
+            report = importer.import_statement(data, actor=actor)
+            db.session.commit()
+        figures["import"] = rows / clock.wall
+        print(f"(a) statement import       {_rate(rows, clock.wall)}")
+        print(f"    {clock.cpu(rows)}")
         print(
             f"    created {report.created:,}, unmatched (held) {report.unmatched_total:,}, "
             f"rejected {report.rejected_total:,}"
@@ -186,19 +215,19 @@ def run(url: str, label: str, rows: int, *, report_triggers: bool = True) -> dic
         ).encode()
         for b in range(batches)
     ]
-    t0 = time.perf_counter()
     created = 0
-    for body in bodies:
-        # bodies are encoded beforehand: a client's JSON encoding is not the server's work
-        resp = client.post(
-            "/api/v1/transactions", data=body, content_type="application/json", headers=headers
-        )
-        assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
-        created += resp.get_json()["created"]
-    took = time.perf_counter() - t0
+    with _Clock(postgres) as clock:
+        for body in bodies:
+            # bodies are encoded beforehand: a client's JSON encoding is not the server's work
+            resp = client.post(
+                "/api/v1/transactions", data=body, content_type="application/json", headers=headers
+            )
+            assert resp.status_code == 200, resp.get_data(as_text=True)[:300]
+            created += resp.get_json()["created"]
     assert created == batches * 1000
-    figures["bulk_api"] = created / took
-    print(f"(b) bulk API, 1,000/request {_rate(created, took)}")
+    figures["bulk_api"] = created / clock.wall
+    print(f"(b) bulk API, 1,000/request {_rate(created, clock.wall)}")
+    print(f"    {clock.cpu(created)}")
 
     with app.app_context():
         rows_c = [
@@ -213,19 +242,19 @@ def run(url: str, label: str, rows: int, *, report_triggers: bool = True) -> dic
             }
             for i in range(rows)
         ]
-        t0 = time.perf_counter()
-        counts = services.insert_transactions(rows_c)
-        db.session.commit()
-        took = time.perf_counter() - t0
-        figures["insert_transactions"] = rows / took
-        print(f"(c) insert_transactions    {_rate(counts.inserted, took)}")
+        with _Clock(postgres) as clock:
+            counts = services.insert_transactions(rows_c)
+            db.session.commit()
+        figures["insert_transactions"] = rows / clock.wall
+        print(f"(c) insert_transactions    {_rate(counts.inserted, clock.wall)}")
+        print(f"    {clock.cpu(rows)}")
 
         actor = db.session.get(User, info["admin_id"])
-        t0 = time.perf_counter()
-        again = importer.import_statement(data, actor=actor)
-        db.session.commit()
-        took = time.perf_counter() - t0
-        print(f"(d) re-import (duplicates)  {_rate(rows, took)}; created {again.created}")
+        with _Clock(postgres) as clock:
+            again = importer.import_statement(data, actor=actor)
+            db.session.commit()
+        print(f"(d) re-import (duplicates)  {_rate(rows, clock.wall)}; created {again.created}")
+        print(f"    {clock.cpu(rows)}")
         assert again.created == 0
 
         t0 = time.perf_counter()

@@ -57,6 +57,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import load_ledger  # noqa: E402 - the ledger engineer's load script: database, seed, gunicorn
 import sqlalchemy as sa  # noqa: E402 - after the sys.path lines above
+from _proc import gunicorn_pids  # noqa: E402 - a module of this folder
 
 VN = dt.timezone(dt.timedelta(hours=7))
 METHODS = ("vietqr", "ewallet", "card", "cash")
@@ -460,7 +461,7 @@ def main() -> None:
         info = load_ledger.seed(url, args.vendors)
         port = load_ledger.free_port()
         proc = start_gunicorn(url, port, log, args.threads)
-        workers_before = sorted(load_ledger.gunicorn_pids(proc.pid))
+        workers_before = sorted(gunicorn_pids(proc.pid))
         fault_text = (
             "no restart"
             if args.no_restart
@@ -475,7 +476,7 @@ def main() -> None:
         payments, stats, fault = asyncio.run(drive(port, info, args))
         elapsed = time.monotonic() - started
         probe_post, probe_health = asyncio.run(probe(port, info["token"], info["vendors"][0][0]))
-        workers_after = sorted(load_ledger.gunicorn_pids(proc.pid))
+        workers_after = sorted(gunicorn_pids(proc.pid))
         load_ledger.stop_gunicorn(proc)
         proc = None
         tracebacks = log.read_text(errors="replace").count("Traceback")
