@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -170,6 +170,16 @@ def register_error_handlers(app: Flask) -> None:
         _rollback()
         resp = render_error(503, HTTP_MESSAGES[503])
         return _with_retry_after(resp, None, seconds=5)
+
+    @app.errorhandler(DataError)
+    def handle_data_error(error: DataError) -> Any:
+        # A value the database refused to store (out of range, not valid for the column)
+        # that validation let through: nothing was written (the statement failed, the
+        # request's transaction is rolled back), and the client is told its input is at
+        # fault, not the server. Logged: validation should have caught it.
+        logger.warning("database refused a value: %s", str(error.orig).splitlines()[0])
+        _rollback()
+        return render_error(422, InvalidInputError.default_message, code=InvalidInputError.code)
 
     @app.errorhandler(500)
     def handle_500(error: Exception) -> Any:

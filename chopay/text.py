@@ -1,9 +1,10 @@
-"""Text helpers shared by services: NFC normalisation and accent-free slugs."""
+"""Text helpers shared by services: NFC normalisation, accent-free slugs, NUL checks."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from chopay.vietqr import to_ascii
 
@@ -23,3 +24,25 @@ def fold(text: str) -> str:
 def slugify(text: str) -> str:
     """'Xã Hùng Sơn' → 'xahungson' (the form vietnamadminunits keys use)."""
     return _NON_ALNUM.sub("", fold(text))
+
+
+def nul_path(value: Any, path: str = "") -> str | None:
+    """Where a NUL character (code 0) sits in parsed JSON, as a dotted path (``note``,
+    ``3.note``; ``_schema`` for the top level), or None. PostgreSQL cannot store one in
+    text, and no one types one."""
+    if isinstance(value, str):
+        return (path or "_schema") if "\x00" in value else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else str(key)
+            if "\x00" in str(key):
+                return where
+            found = nul_path(item, where)
+            if found is not None:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = nul_path(item, f"{path}.{index}" if path else str(index))
+            if found is not None:
+                return found
+    return None

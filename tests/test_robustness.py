@@ -9,10 +9,12 @@ dropped.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.exc import OperationalError
 
@@ -218,3 +220,96 @@ def test_a_batch_whose_connection_dies_is_503_and_the_next_one_works(
     again = client.post("/api/v1/transactions", json=batch, headers=headers)
     assert again.status_code == 200
     assert again.get_json()["created"] == 2
+
+
+def _ledger_rows() -> int:
+    from chopay.transactions.models import Transaction
+
+    return _db.session.scalar(sa.select(sa.func.count()).select_from(Transaction))
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"note": "rau\x00muong"}, "note"),
+        ([{"external_ref": "nul-ok"}, {"note": "\x00"}], "1.note"),
+        ({"external_ref": "nul\x00ref"}, "external_ref"),
+    ],
+)
+def test_text_with_a_nul_character_is_invalid_input_and_stores_nothing(
+    client: Any, admin_headers: Any, body: Any, field: str
+) -> None:
+    # PostgreSQL cannot store NUL in text: the note once reached the INSERT (a 500 there)
+    vendor = VendorFactory()
+    _db.session.commit()
+    base = {
+        "vendor_id": vendor.id,
+        "amount": 10_000,
+        "occurred_at": dt.datetime.now(VN).isoformat(),
+        "method": "cash",
+        "external_ref": "nul-1",
+    }
+    payload = [{**base, **item} for item in body] if isinstance(body, list) else {**base, **body}
+    resp = client.post("/api/v1/transactions", json=payload, headers=admin_headers)
+    assert resp.status_code == 422
+    error = resp.get_json()["error"]
+    assert list(error["details"]) == [field]
+    assert "NUL" in error["details"][field][0]
+    assert _ledger_rows() == 0  # not even the valid item of the list
+
+
+def test_the_text_backslash_u0000_is_not_a_nul(client: Any, admin_headers: Any) -> None:
+    vendor = VendorFactory()
+    _db.session.commit()
+    body = {
+        "vendor_id": vendor.id,
+        "amount": 10_000,
+        "occurred_at": dt.datetime.now(VN).isoformat(),
+        "method": "cash",
+        "external_ref": "slash-1",
+        "note": "\\u0000 is six characters",
+    }
+    resp = client.post("/api/v1/transactions", json=body, headers=admin_headers)
+    assert resp.status_code == 201, resp.get_json()
+    assert resp.get_json()["transaction"]["note"] == "\\u0000 is six characters"
+
+
+def test_a_nul_in_a_query_or_a_form_is_refused_in_vietnamese(
+    client: Any, auth: Any, admin_headers: Any
+) -> None:
+    resp = client.get("/api/v1/vendors", query_string={"q": "a\x00"}, headers=admin_headers)
+    assert resp.status_code == 422
+    assert list(resp.get_json()["error"]["details"]) == ["q"]
+    page = client.post("/login", data={"username": "ad\x00min", "password": "x"})
+    assert page.status_code == 422
+    text = page.get_data(as_text=True)
+    assert "Có ký tự điều khiển không hợp lệ (NUL, mã 0)" in text and "username" in text
+
+
+def test_a_statement_with_a_nul_is_refused_with_its_line(client: Any, admin_headers: Any) -> None:
+    csv_text = "date,amount,account_number,content,reference\n21/11/2025 09:15,1000,1,x,FT1\n"
+    csv_text += "21/11/2025 09:16,2000,1,x,FT\x002\n"
+    resp = client.post(
+        "/api/v1/transactions/import",
+        data={"file": (io.BytesIO(csv_text.encode()), "statement.csv")},
+        headers=admin_headers,
+    )
+    assert resp.status_code == 422
+    assert "Dòng 3" in resp.get_json()["error"]["details"]["file"][0]
+    assert _ledger_rows() == 0
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite casts 'x' to 0 instead of refusing it")
+def test_a_value_the_database_refuses_is_422_not_500(
+    client: Any, admin_headers: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chopay.markets import services as market_services
+
+    def refused(*args: Any, **kwargs: Any) -> None:
+        _db.session.execute(sa.text("SELECT CAST(:v AS integer)"), {"v": "not a number"})
+
+    monkeypatch.setattr(market_services, "get_market", refused)
+    resp = client.get("/api/v1/markets/1", headers=admin_headers)
+    assert resp.status_code == 422
+    assert resp.get_json()["error"]["code"] == "invalid_input"

@@ -116,13 +116,25 @@ def _header_key(name: str) -> str:
 
 
 def decode(data: bytes) -> str:
-    """The file as text (UTF-8, BOM allowed); InvalidInputError otherwise."""
+    """The file as text (UTF-8, BOM allowed, no NUL character); InvalidInputError
+    otherwise. A NUL (which PostgreSQL cannot store) means a damaged file or not a CSV
+    at all: refused with its line, not dropped, since it may sit inside a bank reference."""
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InvalidInputError.for_field(
             "file", _l("Tệp phải là CSV mã UTF-8 (Excel: Lưu thành → CSV UTF-8).")
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise InvalidInputError.for_field(
+            "file",
+            _l(
+                "Dòng %(line)d có ký tự không hợp lệ (NUL, mã 0): tệp bị hỏng hoặc không phải CSV.",
+                line=text.count("\n", 0, nul) + 1,
+            ),
+        )
+    return text
 
 
 def _reader(text: str) -> Any:
