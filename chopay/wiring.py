@@ -15,7 +15,9 @@ from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
 from chopay.db import MAX_BIG_ID, MAX_ID, render_alembic_item
+from chopay.errors import InvalidInputError
 from chopay.extensions import babel, csrf, db, limiter, login_manager, migrate
+from chopay.text import nul_path
 
 logger = logging.getLogger(__name__)
 
@@ -123,9 +125,8 @@ def register_extensions(app: Flask) -> None:
     app.before_request(reject_nul_characters)
 
 
-# A NUL character: in a form field or query parameter as parsed, in a JSON body as the
-# escape (a raw NUL is not valid JSON).
-_JSON_NUL = b"\\u0000"
+_FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+_JSON_NUL = b"\\u0000"  # a NUL in JSON text (a raw NUL is not valid JSON)
 
 
 def reject_nul_characters() -> None:
@@ -134,23 +135,28 @@ def reject_nul_characters() -> None:
     PostgreSQL cannot store NUL in text (SQLite would keep it), and no one types one: it
     comes from broken exports and probes. Refused here, every form, query and JSON body is
     answered 422 alike on both databases, before any work, instead of a 500 from the first
-    INSERT that meets it. A JSON body is walked only when its raw text holds the escape."""
-    from chopay.errors import InvalidInputError
-    from chopay.text import nul_path
+    INSERT that meets it. Raw bytes are looked at first (the query string for ``%00``, a
+    JSON body for the escape): a payment POST pays a substring search, not a parse."""
+    field = _nul_field()
+    if field is not None:
+        raise InvalidInputError.for_field(
+            field, _l("Có ký tự điều khiển không hợp lệ (NUL, mã 0). Xoá ký tự đó rồi gửi lại.")
+        )
 
-    reason = _l("Có ký tự điều khiển không hợp lệ (NUL, mã 0). Xoá ký tự đó rồi gửi lại.")
-    sources = [request.args]
-    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        sources.append(request.form)
-    for values in sources:
-        for name, value in values.items(multi=True):
+
+def _nul_field() -> str | None:
+    if b"%00" in request.query_string:
+        for name, value in request.args.items(multi=True):
+            if "\x00" in name or "\x00" in value:
+                return name.replace("\x00", "")
+    if request.mimetype in _FORMS:
+        for name, value in request.form.items(multi=True):
             # (a multipart part without a usable name comes as None)
             if "\x00" in (name or "") or "\x00" in (value or ""):
-                raise InvalidInputError.for_field((name or "").replace("\x00", ""), reason)
-    if request.is_json and _JSON_NUL in request.get_data(cache=True):
-        where = nul_path(request.get_json(silent=True))
-        if where is not None:
-            raise InvalidInputError.for_field(where, reason)
+                return (name or "").replace("\x00", "")
+    elif request.is_json and _JSON_NUL in request.get_data(cache=True):
+        return nul_path(request.get_json(silent=True))
+    return None
 
 
 class IdConverter(IntegerConverter):
