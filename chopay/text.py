@@ -35,8 +35,8 @@ def nul_path(value: Any, path: str = "") -> str | None:
     if isinstance(value, dict):
         for key, item in value.items():
             where = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                return where
+            if "\x00" in where:
+                return where.replace("\x00", "")
             found = nul_path(item, where)
             if found is not None:
                 return found

@@ -228,6 +228,20 @@ def _ledger_rows() -> int:
     return _db.session.scalar(sa.select(sa.func.count()).select_from(Transaction))
 
 
+def _payment(**change: Any) -> dict[str, Any]:
+    """A valid payment for a new vendor (committed), with ``change`` applied."""
+    vendor = VendorFactory()
+    _db.session.commit()
+    return {
+        "vendor_id": vendor.id,
+        "amount": 10_000,
+        "occurred_at": dt.datetime.now(VN).isoformat(),
+        "method": "cash",
+        "external_ref": "nul-1",
+        **change,
+    }
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [
@@ -240,15 +254,7 @@ def test_text_with_a_nul_character_is_invalid_input_and_stores_nothing(
     client: Any, admin_headers: Any, body: Any, field: str
 ) -> None:
     # PostgreSQL cannot store NUL in text: the note once reached the INSERT (a 500 there)
-    vendor = VendorFactory()
-    _db.session.commit()
-    base = {
-        "vendor_id": vendor.id,
-        "amount": 10_000,
-        "occurred_at": dt.datetime.now(VN).isoformat(),
-        "method": "cash",
-        "external_ref": "nul-1",
-    }
+    base = _payment()
     payload = [{**base, **item} for item in body] if isinstance(body, list) else {**base, **body}
     resp = client.post("/api/v1/transactions", json=payload, headers=admin_headers)
     assert resp.status_code == 422
@@ -259,16 +265,7 @@ def test_text_with_a_nul_character_is_invalid_input_and_stores_nothing(
 
 
 def test_the_text_backslash_u0000_is_not_a_nul(client: Any, admin_headers: Any) -> None:
-    vendor = VendorFactory()
-    _db.session.commit()
-    body = {
-        "vendor_id": vendor.id,
-        "amount": 10_000,
-        "occurred_at": dt.datetime.now(VN).isoformat(),
-        "method": "cash",
-        "external_ref": "slash-1",
-        "note": "\\u0000 is six characters",
-    }
+    body = _payment(note="\\u0000 is six characters")
     resp = client.post("/api/v1/transactions", json=body, headers=admin_headers)
     assert resp.status_code == 201, resp.get_json()
     assert resp.get_json()["transaction"]["note"] == "\\u0000 is six characters"
@@ -313,3 +310,12 @@ def test_a_value_the_database_refuses_is_422_not_500(
     resp = client.get("/api/v1/markets/1", headers=admin_headers)
     assert resp.status_code == 422
     assert resp.get_json()["error"]["code"] == "invalid_input"
+
+
+def test_nul_path_names_the_field_in_nested_json() -> None:
+    from chopay.text import nul_path
+
+    assert nul_path([{"note": "ok"}, {"note": "x\x00"}]) == "1.note"
+    assert nul_path({"a": [1, {"b\x00c": 2}]}) == "a.1.bc"  # in a key: named without it
+    assert nul_path("\x00") == "_schema"
+    assert nul_path({"note": "\\u0000", "n": None, "k": 3}) is None
