@@ -440,20 +440,7 @@ def record_payments(
             rule_error = _future_error()
         held[key] = (index, payment, rule_error)
         if rule_error is None:
-            to_insert.append(
-                {
-                    "vendor_id": vendor_id,
-                    "market_id": market_id,
-                    "amount_vnd": payment.amount_vnd,
-                    "occurred_at": payment.occurred_at,
-                    "method": payment.method,
-                    "source": source,
-                    "external_ref": payment.external_ref,
-                    "reporter_id": reporter_id,
-                    "note": payment.note,
-                    "created_at": now,
-                }
-            )
+            to_insert.append(_ledger_item(payment, market_id, source, reporter_id, now))
 
     counts = insert_transactions(to_insert)
     values = {(r["source"], r["external_ref"]): r for r in to_insert}
@@ -606,22 +593,29 @@ def _record_in_lane(
     return _lane_answer(payment, *done)
 
 
+def _ledger_item(
+    payment: PaymentIn, market_id: int, source: str, reporter_id: int | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A checked payment as a row for ``insert_transactions`` (batch and lane alike)."""
+    return {
+        "vendor_id": payment.vendor_id,
+        "market_id": market_id,
+        "amount_vnd": payment.amount_vnd,
+        "occurred_at": payment.occurred_at,
+        "method": payment.method,
+        "source": source,
+        "external_ref": payment.external_ref,
+        "reporter_id": reporter_id,
+        "note": payment.note,
+        "created_at": now,
+    }
+
+
 def _payment_values(
     payment: PaymentIn, market_id: int, source: str, actor: Any, now: dt.datetime
 ) -> tuple[Any, ...]:
     return ledger_values(
-        {
-            "vendor_id": payment.vendor_id,
-            "market_id": market_id,
-            "amount_vnd": payment.amount_vnd,
-            "occurred_at": payment.occurred_at,
-            "method": payment.method,
-            "source": source,
-            "external_ref": payment.external_ref,
-            "reporter_id": getattr(actor, "id", None),
-            "note": payment.note,
-        },
-        now,
+        _ledger_item(payment, market_id, source, getattr(actor, "id", None), now), now
     )
 
 
