@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     DateTime,
+    Engine,
     Integer,
     MetaData,
     String,
@@ -124,6 +127,24 @@ _ON_A_CONNECTION = "chopay_on_a_connection"
 @event.listens_for(Session, "after_begin")
 def _note_connection(session: Session, transaction: Any, connection: Any) -> None:
     session.info[_ON_A_CONNECTION] = True
+
+
+@contextmanager
+def own_transaction(session: Any) -> Iterator[Connection]:
+    """A short transaction on a pooled connection of its own, committed on leaving: for
+    the lookups that start a request (an API token's owner, a webhook source) and the
+    token's ``last_used_at``. The session is left alone: it takes no connection that it
+    would hold for the rest of the request next to the payment's own (two connections
+    per request), and no commit expires the objects it already holds (a reload each).
+
+    A session bound to one connection (the tests' transaction, rolled back afterwards)
+    has no other to give: the statements run on that connection, inside its transaction."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        yield bind
+        return
+    with bind.begin() as conn:
+        yield conn
 
 
 def commit_if_needed(session: Any) -> None:

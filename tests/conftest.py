@@ -244,7 +244,9 @@ class AuthActions:
         from chopay.auth.services import create_token
 
         _, token = create_token(user)
-        _db.session.flush()
+        # Committed (into the test's outer transaction) so that a request whose error
+        # handler rolls back does not take the token with it.
+        _db.session.commit()
         return {"Authorization": f"Bearer {token}"}
 
 

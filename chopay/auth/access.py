@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from chopay.audit.services import Origin
 from chopay.errors import AuthenticationError
-from chopay.extensions import csrf, db, limiter
+from chopay.extensions import csrf, limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,7 +82,7 @@ def request_origin() -> Origin:
 
 def load_user_from_request(req: Any) -> Any:
     """Flask-Login request loader: the owner of a valid bearer token on an API call."""
-    from chopay.auth.services import TOKEN_TOUCHED, bearer_token, user_for_token
+    from chopay.auth.services import bearer_token, user_for_token
 
     if not req.path.startswith("/api/"):
         return None
@@ -92,8 +92,6 @@ def load_user_from_request(req: Any) -> Any:
     user = user_for_token(token)
     if user is not None:
         g.auth_via_token = True
-    if db.session.info.pop(TOKEN_TOUCHED, False):
-        db.session.commit()  # last_used_at, before the request's own work starts
     return user
 
 

@@ -23,7 +23,7 @@ from chopay.audit.models import AuditEvent
 from chopay.audit.services import Origin, record_event
 from chopay.auth.models import ApiToken, Role, User
 from chopay.auth.policy import Action, can
-from chopay.db import adopt, utcnow
+from chopay.db import adopt, own_transaction, utcnow
 from chopay.errors import AuthenticationError, ConflictError, InvalidInputError, NotFoundError
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -354,8 +354,6 @@ class _KnownToken:
 
 
 _TOKENS: dict[str, _KnownToken] = {}
-# Set in the session's info when user_for_token wrote last_used_at: the caller commits it.
-TOKEN_TOUCHED = "chopay.token_touched"  # noqa: S105 - a dict key, not a secret
 _TOKENS_MAX = 10_000
 _USER_COLUMNS = tuple(User.__table__.c)
 _USER_KEYS = tuple(sa_inspect(User).get_property_by_column(c).key for c in _USER_COLUMNS)
@@ -391,18 +389,19 @@ def user_for_token(token: str) -> User | None:
     known = _TOKENS.get(digest)
     if known is not None and known.expires > clock:
         return adopt(db.session, User, known.user)
-    # One Core query for the token and its user's columns.
-    conn = db.session.connection()
-    row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
-    if row is None or row.revoked_at is not None or not row.is_active:
-        _TOKENS.pop(digest, None)
-        return None
+    # One Core query for the token and its user's columns, and the touch, committed at
+    # once on a connection of their own (see own_transaction).
+    with own_transaction(db.session) as conn:
+        row = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).first()
+        if row is None or row.revoked_at is not None or not row.is_active:
+            _TOKENS.pop(digest, None)
+            return None
+        now = utcnow()
+        # Writing on every request would serialise API traffic on one row; once a minute
+        # is enough.
+        if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
+            conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
     values = dict(zip(_USER_KEYS, row[3:], strict=True))
-    now = utcnow()
-    # Writing on every request would serialise API traffic on one row; once a minute is enough.
-    if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=1):
-        conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
-        db.session.info[TOKEN_TOUCHED] = True
     seconds = current_app.config.get("CREDENTIALS_CACHE_SECONDS", 0)
     if seconds > 0:
         if len(_TOKENS) >= _TOKENS_MAX:

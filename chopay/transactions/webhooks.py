@@ -24,7 +24,7 @@ from marshmallow import ValidationError
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
-from chopay.db import utcnow
+from chopay.db import own_transaction, utcnow
 from chopay.errors import AuthenticationError, InvalidInputError
 from chopay.extensions import db
 from chopay.transactions import bulk, services
@@ -116,8 +116,9 @@ def find_source(name: str) -> SourceInfo | None:
     known = _SOURCES.get(name)
     if known is not None and known[1] > clock:
         return known[0]
-    # Core connection, not Session.execute: the ORM layer costs more than this query.
-    row = db.session.connection().execute(_FIND_SOURCE, {"name": name}).first()
+    # Core, not Session.execute: the ORM layer costs more than this query.
+    with own_transaction(db.session) as conn:
+        row = conn.execute(_FIND_SOURCE, {"name": name}).first()
     source = SourceInfo(*row) if row is not None else None
     seconds = current_app.config.get("CREDENTIALS_CACHE_SECONDS", 0)
     if seconds > 0:

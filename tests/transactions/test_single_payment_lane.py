@@ -271,3 +271,63 @@ def test_no_database_server_is_503_for_a_payment_authorised_from_the_workers_cac
     assert (
         client.post(URL, json=_payment(info, "down-1"), headers=info["headers"]).status_code == 201
     )
+
+
+def test_one_payment_holds_one_pooled_connection_at_a_time(race_app: Flask) -> None:
+    """The first request of a token or a webhook source reads it from the database (and
+    the token's last_used_at is written): that must not keep a second connection checked
+    out beside the payment's own for the rest of the request, nor make the token's owner
+    be read again. A pool sized to the worker's threads would otherwise run dry."""
+    from sqlalchemy import event
+
+    from chopay.auth.models import ApiToken
+    from chopay.auth.services import forget_tokens
+    from chopay.transactions.webhooks import forget_sources
+
+    info = race_setup(race_app)
+    client = race_app.test_client()
+    out = {"now": 0, "most": 0}
+    reads_of_users: list[str] = []
+
+    def checkout(*_: Any) -> None:
+        out["now"] += 1
+        out["most"] = max(out["most"], out["now"])
+
+    def checkin(*_: Any) -> None:
+        out["now"] -= 1
+
+    def statement(conn: Any, cursor: Any, sql: str, *_: Any) -> None:
+        if "FROM users" in sql and "api_tokens" not in sql:
+            reads_of_users.append(sql)
+
+    with race_app.app_context():
+        engine = _db.engine
+    event.listen(engine.pool, "checkout", checkout)
+    event.listen(engine.pool, "checkin", checkin)
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        most = []
+        for n in range(2):
+            forget_tokens()
+            forget_sources()
+            out["most"] = 0
+            api = client.post(URL, json=_payment(info, f"one-{n}"), headers=info["headers"])
+            assert api.status_code == 201
+            most.append(out["most"])
+            out["most"] = 0
+            body = race_sepay_body(info, id=800 + n, referenceCode=f"FT{800 + n}")
+            hook = post_webhook(client, "race", info["secret"], body)
+            assert hook.status_code == 201
+            most.append(out["most"])
+    finally:
+        event.remove(engine.pool, "checkout", checkout)
+        event.remove(engine.pool, "checkin", checkin)
+        event.remove(engine, "before_cursor_execute", statement)
+    assert most == [1, 1, 1, 1]
+    assert out["now"] == 0
+    assert reads_of_users == []
+    # The token's use was recorded (the first request wrote it; within a minute, no more).
+    with race_app.app_context():
+        used = _db.session.scalar(select(ApiToken.last_used_at))
+        _db.session.remove()
+    assert used is not None
