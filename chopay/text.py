@@ -6,6 +6,8 @@ import re
 import unicodedata
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from chopay.vietqr import to_ascii
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
@@ -24,6 +26,10 @@ def fold(text: str) -> str:
 def slugify(text: str) -> str:
     """'Xã Hùng Sơn' → 'xahungson' (the form vietnamadminunits keys use)."""
     return _NON_ALNUM.sub("", fold(text))
+
+
+# Why text holding a NUL is refused (see ``nul_path``).
+NUL_MESSAGE = _l("Có ký tự điều khiển không hợp lệ (NUL, mã 0). Xoá ký tự đó rồi gửi lại.")
 
 
 def nul_path(value: Any, path: str = "") -> str | None:

@@ -32,10 +32,28 @@ def unmetered(view: F) -> F:
     return view
 
 
+def signed(view: F) -> F:
+    """Mark a view whose request body is signed by its sender and checked by the view
+    itself, byte for byte, before anything in it is read. The NUL guard
+    (``wiring.reject_nul_characters``) leaves such a body to the view: a request that is
+    not the sender's is refused as such (401), whatever it holds."""
+    view.signed = True  # type: ignore[attr-defined]
+    return view
+
+
 def is_unmetered(endpoint: str | None) -> bool:
     """Whether the endpoint's view was marked ``unmetered``."""
+    return _marked(endpoint, "unmetered")
+
+
+def is_signed(endpoint: str | None) -> bool:
+    """Whether the endpoint's view was marked ``signed``."""
+    return _marked(endpoint, "signed")
+
+
+def _marked(endpoint: str | None, mark: str) -> bool:
     view = current_app.view_functions.get(endpoint or "")
-    return bool(getattr(view, "unmetered", False))
+    return bool(getattr(view, mark, False))
 
 
 def meter_unless_unmetered(app: Flask) -> None:

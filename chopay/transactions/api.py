@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_smorest import Blueprint
 
-from chopay.auth.access import public, request_origin, unmetered
+from chopay.auth.access import public, request_origin, signed, unmetered
 from chopay.db import commit_if_needed
 from chopay.errors import InvalidInputError
 from chopay.extensions import db
@@ -294,6 +294,7 @@ once whichever arrives first."""
 @blp.route("/webhooks/<source>", methods=["POST"])
 @public
 @unmetered
+@signed
 @blp.doc(description=WEBHOOK_DESCRIPTION, security=[])
 @blp.response(200, WebhookResultSchema)
 @blp.alt_response(201, schema=WebhookResultSchema, description="Recorded now")

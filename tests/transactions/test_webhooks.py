@@ -168,6 +168,27 @@ def test_bad_signatures_get_401_and_store_nothing(
     assert counts(db) == (0, 0, 0)
 
 
+def test_a_nul_character_is_judged_after_the_signature(
+    client: Any, db: Any, world: World, sepay: Any
+) -> None:
+    """A body with a NUL in it (PostgreSQL cannot store one) is refused, naming the
+    field, but only once the signature says it is the provider's: anyone else gets the
+    same 401 as for any other body."""
+    raw = json.dumps(sepay_body(world, content=f"{world.vendor.reference} rau\x00")).encode()
+    forged = client.post(
+        f"{URL}/sepay",
+        data=raw,
+        content_type="application/json",
+        headers={"X-Chopay-Signature": sign("0" * 64, raw)},
+    )
+    assert forged.status_code == 401
+    signed = post_webhook(client, "sepay", sepay[1], raw)
+    assert signed.status_code == 422
+    details = signed.get_json()["error"]["details"]
+    assert list(details) == ["content"] and "NUL" in details["content"][0]
+    assert counts(db) == (0, 0, 0)
+
+
 def test_timestamp_within_five_minutes_is_accepted(
     client: Any, db: Any, world: World, sepay: Any
 ) -> None:
