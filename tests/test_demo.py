@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy import func, select
 
 from chopay.admin_units.models import AdminUnit
 from chopay.auth.models import Role, User
+from chopay.db import utcnow
 from chopay.demo import DEMO_PASSWORD, build_demo
 from chopay.extensions import db
 from chopay.markets.models import Market
@@ -83,3 +85,46 @@ def test_demo_is_deterministic_for_a_seed_and_believable(
         ).one()
         assert tuple(int(x) for x in rollups) == tuple(int(x) for x in ledger)
         assert ledger[0] > 1000
+        # the demo vendor's login has sales to show (a third of vendors stay dormant)
+        demo_vendor = db.session.scalar(select(User.vendor_id).where(User.role == Role.VENDOR))
+        week_ago = utcnow() - dt.timedelta(days=7)
+        recent = db.session.scalar(
+            select(func.count()).where(
+                Transaction.vendor_id == demo_vendor, Transaction.occurred_at >= week_ago
+            )
+        )
+        assert recent > 0
+
+
+def test_the_demo_vendor_login_goes_to_a_vendor_with_recent_sales(
+    fresh_app: Callable[..., Flask],
+) -> None:
+    from sqlalchemy import delete
+
+    from chopay.demo import _vendor_login
+
+    app = fresh_app()
+    with app.app_context():
+        build_demo(seed=7, scale=0.05)
+        db.session.flush()
+        login = db.session.scalar(select(User).where(User.role == Role.VENDOR))
+        market = login.vendor.market
+        first = login.vendor_id
+        # The market's first vendor with a code falls dormant: no payment this week.
+        week_ago = utcnow() - dt.timedelta(days=7)
+        db.session.execute(
+            delete(Transaction).where(
+                Transaction.vendor_id == first, Transaction.occurred_at >= week_ago
+            )
+        )
+        db.session.delete(login)
+        db.session.flush()
+        chosen = _vendor_login(market)
+        assert chosen is not None and chosen.vendor_id != first
+        assert chosen.vendor.market_id == market.id
+        assert db.session.scalar(
+            select(func.count()).where(
+                Transaction.vendor_id == chosen.vendor_id, Transaction.occurred_at >= week_ago
+            )
+        )
+        db.session.rollback()
