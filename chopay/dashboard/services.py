@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
-from chopay.auth.policy import market_scope, vendor_scope
+from chopay.auth.policy import Action, can, market_scope, own_vendor_id, vendor_scope
 from chopay.extensions import db
+from chopay.formatting import VN_TZ
 from chopay.markets.models import Market
+from chopay.transactions.models import CASHLESS_METHODS, DailyRollup
 from chopay.vendors.models import AccountStatus, PaymentAccount, QrCode, Vendor, VendorStatus
 
 
@@ -53,4 +56,89 @@ def overview(user: Any) -> Overview:
         vendors=vendors or 0,
         vendors_with_qr=with_qr or 0,
         pending_accounts=pending or 0,
+    )
+
+
+# The periods the dashboard sums, in days ending today (Vietnam's calendar).
+WEEK_DAYS = 7
+MONTH_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Period:
+    """Non-void payments over some days: count and value (đồng)."""
+
+    count: int
+    value: int
+
+
+@dataclass(frozen=True)
+class Sales:
+    """Payments reported in the user's scope, from the daily rollups (voids excluded)."""
+
+    today: Period
+    week: Period  # the last WEEK_DAYS days, today included
+    month: Period  # the last MONTH_DAYS days, today included
+    month_cashless_value: int
+    vendors_paid: int  # vendors with a cashless payment in the last MONTH_DAYS days
+
+    @property
+    def cashless_share(self) -> float | None:
+        """Percent of the month's value paid without cash (None without payments)."""
+        return 100 * self.month_cashless_value / self.month.value if self.month.value else None
+
+
+def may_see_sales(user: Any) -> bool:
+    """Whether the dashboard shows payment totals: a vendor their own; anyone who reads
+    reports (admins, officers, boards) their scope's. Helpers read neither."""
+    return own_vendor_id(user) is not None or can(user, Action.VIEW_REPORTS)
+
+
+def sales(user: Any, today: dt.date | None = None) -> Sales:
+    """Payment totals over the vendors the user may see (see ``may_see_sales``)."""
+    today = today or dt.datetime.now(VN_TZ).date()
+    week_start = today - dt.timedelta(days=WEEK_DAYS - 1)
+    month_start = today - dt.timedelta(days=MONTH_DAYS - 1)
+    r = DailyRollup
+    cashless = r.method.in_([str(m) for m in CASHLESS_METHODS])
+
+    def total(column: Any, since: dt.date, *, only: Any = None) -> Any:
+        when = r.day >= since if only is None else (r.day >= since) & only
+        return func.coalesce(func.sum(case((when, column), else_=0)), 0)
+
+    row = db.session.execute(
+        select(
+            total(r.tx_count, today),
+            total(r.tx_value, today),
+            total(r.tx_count, week_start),
+            total(r.tx_value, week_start),
+            func.coalesce(func.sum(r.tx_count), 0),
+            func.coalesce(func.sum(r.tx_value), 0),
+            total(r.tx_value, month_start, only=cashless),
+            func.count(func.distinct(case((cashless & (r.tx_count > 0), r.vendor_id)))),
+        )
+        .join(Vendor, Vendor.id == r.vendor_id)
+        .where(vendor_scope(user), r.day >= month_start, r.day <= today)
+    ).one()
+    values = [int(v or 0) for v in row]
+    return Sales(
+        today=Period(values[0], values[1]),
+        week=Period(values[2], values[3]),
+        month=Period(values[4], values[5]),
+        month_cashless_value=values[6],
+        vendors_paid=values[7],
+    )
+
+
+def has_qr(vendor_id: int) -> bool:
+    """Whether the vendor has a valid static QR code to show customers."""
+    return (
+        db.session.scalar(
+            select(QrCode.id).where(
+                QrCode.vendor_id == vendor_id,
+                QrCode.revoked_at.is_(None),
+                QrCode.is_dynamic.is_(False),
+            )
+        )
+        is not None
     )

@@ -9,8 +9,9 @@ from flask_login import current_user
 from sqlalchemy import text
 
 from chopay.auth.access import public
+from chopay.auth.policy import own_vendor_id
 from chopay.auth.services import describe
-from chopay.dashboard.services import overview
+from chopay.dashboard import services
 from chopay.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -27,9 +28,19 @@ def home() -> Any:
 
 @bp.route("/dashboard")
 def index() -> Any:
-    """The dashboard for the logged-in user's role."""
+    """The dashboard for the logged-in user's role: a vendor sees their own sales and
+    their QR code; the others their scope's markets and vendors, and (those who read
+    reports) its payments."""
+    vendor_id = own_vendor_id(current_user)
     return render_template(
-        "dashboard/index.html", me=describe(current_user), figures=overview(current_user)
+        "dashboard/index.html",
+        me=describe(current_user),
+        vendor_id=vendor_id,
+        figures=services.overview(current_user) if vendor_id is None else None,
+        sales=services.sales(current_user) if services.may_see_sales(current_user) else None,
+        has_qr=services.has_qr(vendor_id) if vendor_id is not None else None,
+        week_days=services.WEEK_DAYS,
+        month_days=services.MONTH_DAYS,
     )
 
 
