@@ -95,6 +95,8 @@ def test_a_vendor_sees_their_own_sales(client: FlaskClient, auth: Any, scene: An
         # cashless: 150,000 + 20,000 of 220,000
         "Không dùng tiền mặt (30 ngày)": "77,3%",
     }
+    # Reporting a sale is one tap away.
+    assert 'href="/transactions/new"' in html
     # The market's figures mean nothing to a vendor: not shown.
     assert "Quầy/hộ kinh doanh" not in html
     assert "Bạn chưa có mã QR" in html
@@ -149,3 +151,15 @@ def test_a_helper_sees_no_payment_totals(client: FlaskClient, auth: Any, scene: 
     html = _dashboard(client, auth, scene["helper"])
     assert _sales(html) == {}
     assert "Quầy/hộ kinh doanh" in html
+
+
+def test_the_vendor_dashboard_in_english(client: FlaskClient, auth: Any, scene: Any) -> None:
+    auth.login(scene["vendor"])
+    html = client.get("/dashboard?lang=en").get_data(as_text=True)
+    assert _sales(html) == {
+        "Today · 2 payments": "200.000 ₫",
+        "Last 7 days · 2 payments": "200.000 ₫",
+        "Last 30 days · 3 payments": "220.000 ₫",
+        "Cashless (30 days)": "77,3%",
+    }
+    assert "Record a sale" in html and "You have no QR code yet." in html
