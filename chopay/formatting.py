@@ -55,3 +55,45 @@ def format_date(value: dt.date | None) -> str:
     if value is None:
         return "–"
     return value.strftime("%d/%m/%Y")
+
+
+# How pages name the fields that error details are keyed by (the API's and forms' field
+# names); a name not listed is shown as it is.
+FIELD_LABELS = {
+    "account_number": _l("Số tài khoản"),
+    "amount": _l("Số tiền"),
+    "content": _l("Nội dung"),
+    "date": _l("Thời gian"),
+    "external_ref": _l("Mã giao dịch"),
+    "file": _l("Tệp"),
+    "from": _l("Từ ngày"),
+    "level": _l("Cấp"),
+    "market": _l("Chợ"),
+    "market_id": _l("Chợ"),
+    "method": _l("Phương thức"),
+    "note": _l("Ghi chú"),
+    "occurred_at": _l("Thời gian"),
+    "page": _l("Trang"),
+    "q": _l("Tìm"),
+    "reason": _l("Lý do"),
+    "scheme": _l("Hệ đơn vị"),
+    "status": _l("Trạng thái"),
+    "to": _l("Đến ngày"),
+    "type": _l("Loại"),
+    "unit": _l("Đơn vị hành chính"),
+    "vendor": _l("Tiểu thương"),
+    "vendor_id": _l("Tiểu thương"),
+}
+
+
+# Errors about the request as a whole: the reason speaks for itself (the form's hidden
+# idempotency token included: "the form is out of date, reload the page").
+_WHOLE_REQUEST = frozenset({"_schema", "token"})
+
+
+def field_label(name: str) -> str:
+    """The words a page shows for an error's field: 'amount' → 'Số tiền'; '' for the
+    request as a whole."""
+    if name in _WHOLE_REQUEST:
+        return ""
+    return str(FIELD_LABELS.get(name, name))

@@ -224,6 +224,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["pct"] = formatting.format_pct
     app.jinja_env.filters["localtime"] = formatting.format_localtime
     app.jinja_env.filters["date_vn"] = formatting.format_date
+    app.jinja_env.filters["field_label"] = formatting.field_label
 
     from flask_babel import get_locale
 

@@ -58,17 +58,18 @@ def test_vendor_reports_a_sale_in_two_taps_and_a_double_submit_stores_once(
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"amount": "0"}, "amount"),
-        ({"amount": "-5.000"}, "amount"),
-        ({"amount": "abc"}, "amount"),
-        ({"amount": "1.500,5"}, "amount"),
-        ({"amount": "500.000.000"}, "amount"),
-        ({"amount": ""}, "amount"),
-        ({"method": "gold"}, "method"),
-        ({"method": ""}, "method"),
-        ({"token": "reuse-me"}, "token"),
-        ({"occurred_at": "2999-01-01T10:00"}, "occurred_at"),
-        ({"occurred_at": "hôm qua"}, "occurred_at"),
+        ({"amount": "0"}, "Số tiền: "),
+        ({"amount": "-5.000"}, "Số tiền: "),
+        ({"amount": "abc"}, "Số tiền: "),
+        ({"amount": "1.500,5"}, "Số tiền: "),
+        ({"amount": "500.000.000"}, "Số tiền: Số tiền tối đa là 499.999.999 đồng."),
+        ({"amount": ""}, "Số tiền: "),
+        ({"method": "gold"}, "Phương thức: "),
+        ({"method": ""}, "Phương thức: "),
+        # the hidden idempotency token: no field to name, the reason says what to do
+        ({"token": "reuse-me"}, "Biểu mẫu đã cũ, vui lòng tải lại trang."),
+        ({"occurred_at": "2999-01-01T10:00"}, "Thời gian: "),
+        ({"occurred_at": "hôm qua"}, "Thời gian: "),
     ],
 )
 def test_report_form_refuses_bad_input_and_says_why(
@@ -81,7 +82,8 @@ def test_report_form_refuses_bad_input_and_says_why(
     resp = client.post(NEW, data=form)
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert 'role="alert"' in html and f"<li>{field}:" in html
+    # The field is named in words on the page, not by its form name.
+    assert 'role="alert"' in html and f"<li>{field}" in html
     assert counts(db) == (0, 0, 0)
 
 
