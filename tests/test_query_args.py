@@ -33,6 +33,8 @@ LENIENT = ["1_0", "١٢"]
 HUGE = [str(2**31), str(2**63), str(2**64), str(10**30), "9" * 5000]
 
 # (path, argument, whether a huge value means "past the last page")
+# How the error page names each argument.
+LABELS = {"page": "Trang", "market": "Chợ", "vendor": "Tiểu thương"}
 PAGES = [
     ("/vendors", "page", True),
     ("/vendors", "market", False),
@@ -98,7 +100,8 @@ def test_a_bad_number_is_refused_or_ignored_with_a_warning(
             assert any(f"“{name}”" in w for w in _warnings(resp)), (shown, _warnings(resp))
         else:
             assert 400 <= resp.status_code < 500, shown
-            assert f"<li>{name}: " in body, shown  # the error page names the argument
+            # the error page names the argument, in words
+            assert f"<li>{LABELS[name]}: " in body, shown
 
 
 @pytest.mark.parametrize(("path", "name", "is_page"), PAGES)
@@ -138,7 +141,7 @@ def test_forged_ids_in_payment_forms_are_invalid_input(
     """Ids int() refuses ("²", 5000 nines) or no INTEGER holds: 422, never a 500."""
     held = db.session.scalar(select(InboundPayment.id))
     resp = client.post(f"/transactions/inbound/{held}/assign", data={"vendor_id": value})
-    assert resp.status_code == 422 and "<li>vendor_id: " in resp.get_data(as_text=True)
+    assert resp.status_code == 422 and "<li>Tiểu thương: " in resp.get_data(as_text=True)
     resp = client.post(
         "/transactions/new",
         data={"vendor_id": value, "amount": "10000", "method": "cash", "token": "a" * 32},
