@@ -9,15 +9,9 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.factories import (
-    MarketFactory,
-    PaymentAccountFactory,
-    UserFactory,
-    VendorFactory,
-    commune,
-)
+from tests.factories import MarketFactory, UserFactory, VendorFactory, commune
+from tests.transactions.conftest import VN, approved_account
 
-VN = dt.timezone(dt.timedelta(hours=7))
 SECTION = re.compile(r'<section[^>]*data-figures="sales"[^>]*>(.*?)</section>', re.S)
 NUMBERS = re.compile(r'<span class="num">([^<]*)</span><span class="label">([^<]*)')
 
@@ -106,17 +100,11 @@ def test_a_vendor_with_a_code_is_sent_to_it(
     client: FlaskClient, db: Any, auth: Any, scene: Any
 ) -> None:
     from chopay.vendors.codes import issue_static_code
-    from chopay.vendors.models import AccountStatus, Vendor
+    from chopay.vendors.models import Vendor
 
     vendor = db.session.get(Vendor, scene["vendor_id"])
-    admin, checker = UserFactory(), UserFactory()
-    account = PaymentAccountFactory(
-        vendor=vendor,
-        status=AccountStatus.APPROVED,
-        is_primary=True,
-        created_by_id=admin.id,
-        decided_by_id=checker.id,
-    )
+    admin = UserFactory()
+    account = approved_account(vendor, admin, UserFactory())
     issue_static_code(account, actor=admin)
     db.session.commit()
     html = _dashboard(client, auth, scene["vendor"])
