@@ -236,3 +236,14 @@ def test_held_lines_page_assigns_and_sets_aside(
     auth.logout()
     auth.login(world.other_board)
     assert "40.001" not in client.get("/transactions/inbound?status=ignored").get_data(as_text=True)
+
+
+def test_an_empty_list_says_so_without_blaming_a_filter(
+    client: Any, auth: Any, db: Any, world: World
+) -> None:
+    auth.login(world.vendor_user)
+    html = client.get("/transactions").get_data(as_text=True)
+    assert "Chưa có giao dịch nào." in html and "khớp điều kiện lọc" not in html
+    # with a filter chosen, the filter is what found nothing
+    html = client.get("/transactions", query_string={"method": "cash"}).get_data(as_text=True)
+    assert "Chưa có giao dịch nào khớp điều kiện lọc." in html
