@@ -12,6 +12,8 @@ from chopay.auth.policy import Action, can, market_scope, own_vendor_id, vendor_
 from chopay.extensions import db
 from chopay.formatting import VN_TZ
 from chopay.markets.models import Market
+from chopay.reports.models import MarketDailyRollup
+from chopay.reports.queries import active_vendor_ids
 from chopay.transactions.models import CASHLESS_METHODS, DailyRollup
 from chopay.vendors.models import AccountStatus, PaymentAccount, QrCode, Vendor, VendorStatus
 
@@ -74,7 +76,7 @@ class Period:
 
 @dataclass(frozen=True)
 class Sales:
-    """Payments reported in the user's scope, from the daily rollups (voids excluded)."""
+    """Payments reported in the user's scope, from the rollups (voids excluded)."""
 
     today: Period
     week: Period  # the last WEEK_DAYS days, today included
@@ -95,11 +97,17 @@ def may_see_sales(user: Any) -> bool:
 
 
 def sales(user: Any, today: dt.date | None = None) -> Sales:
-    """Payment totals over the vendors the user may see (see ``may_see_sales``)."""
+    """Payment totals a user may see (see ``may_see_sales``): a vendor's own, from their
+    daily rollups; anyone else's, over the markets in their scope, from the market
+    rollups and the vendors' activity months, as the reports count them. Their cost
+    grows with markets × days, never with vendors or payments."""
     today = today or dt.datetime.now(VN_TZ).date()
     week_start = today - dt.timedelta(days=WEEK_DAYS - 1)
     month_start = today - dt.timedelta(days=MONTH_DAYS - 1)
-    r = DailyRollup
+    vendor_id = own_vendor_id(user)
+    r: Any = DailyRollup if vendor_id is not None else MarketDailyRollup
+    markets = select(Market.id).where(market_scope(user))
+    mine = r.vendor_id == vendor_id if vendor_id is not None else r.market_id.in_(markets)
     cashless = r.method.in_([str(m) for m in CASHLESS_METHODS])
 
     def total(column: Any, since: dt.date, *, only: Any = None) -> Any:
@@ -115,18 +123,20 @@ def sales(user: Any, today: dt.date | None = None) -> Sales:
             func.coalesce(func.sum(r.tx_count), 0),
             func.coalesce(func.sum(r.tx_value), 0),
             total(r.tx_value, month_start, only=cashless),
-            func.count(func.distinct(case((cashless & (r.tx_count > 0), r.vendor_id)))),
-        )
-        .join(Vendor, Vendor.id == r.vendor_id)
-        .where(vendor_scope(user), r.day >= month_start, r.day <= today)
+        ).where(mine, r.day >= month_start, r.day <= today)
     ).one()
     values = [int(v or 0) for v in row]
+    if vendor_id is not None:
+        paid = int(values[6] > 0)
+    else:
+        active = active_vendor_ids(markets, month_start, today).subquery()
+        paid = db.session.scalar(select(func.count(func.distinct(active.c.vendor_id)))) or 0
     return Sales(
         today=Period(values[0], values[1]),
         week=Period(values[2], values[3]),
         month=Period(values[4], values[5]),
         month_cashless_value=values[6],
-        vendors_paid=values[7],
+        vendors_paid=paid,
     )
 
 
