@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from _pg import throwaway_database
 
-PG_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
 LOGINS = ("admin", "sct.thainguyen", "ubnd.daitu", "bql.tn-171-11", "tieuthuong.demo")
 
 
@@ -109,16 +108,8 @@ def main() -> None:
         run("SQLite", f"sqlite:///{tmp}/dashboard.db", args.scale, args.runs)
     if args.no_postgres:
         return
-    name = f"chopay_bench_dash_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        run("PostgreSQL", f"{PG_SERVER}/{name}", args.scale, args.runs)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database("chopay_bench_dash") as url:
+        run("PostgreSQL", url, args.scale, args.runs)
 
 
 if __name__ == "__main__":

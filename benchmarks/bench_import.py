@@ -31,6 +31,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from _pg import throwaway_database
 from openpyxl import Workbook
 
 SURNAMES = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
@@ -181,18 +182,9 @@ def main() -> None:
 
     if args.no_postgres:
         return
-    name = f"chopay_bench_import_{os.getpid()}"
-    base = sa.make_url(args.pg).set(drivername="postgresql+psycopg")
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
+    with throwaway_database("chopay_bench_import", args.pg) as url:
         print("PostgreSQL:")
-        run(base.set(database=name).render_as_string(hide_password=False), data, args.rows)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        run(url, data, args.rows)
 
 
 if __name__ == "__main__":

@@ -28,13 +28,13 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import sqlalchemy as sa
+from _pg import throwaway_database
 from _proc import postgres_cpu, postgres_cpu_since
 from _seed import add_vendors
 
@@ -298,19 +298,10 @@ def main() -> None:
                 report_triggers=triggers,
             )
     if args.db in ("postgres", "both"):
-        name = f"chopay_bench_{uuid.uuid4().hex[:8]}"
-        admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        try:
-            url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+        with throwaway_database("chopay_bench", PG_ADMIN_URL) as url:
             results["postgres"] = run(
                 url, "PostgreSQL (127.0.0.1)", args.rows, report_triggers=triggers
             )
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
     targets = {"sqlite": 10_000, "postgres": 20_000}
     print(f"\n{os.cpu_count()} CPUs; 1-minute load average now {os.getloadavg()[0]:.1f}")
     print("Summary (rows/s; target: SQLite >= 10,000, PostgreSQL >= 20,000)")
