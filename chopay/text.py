@@ -52,3 +52,13 @@ def nul_path(value: Any, path: str = "") -> str | None:
             if found is not None:
                 return found
     return None
+
+
+_JSON_NUL = b"\\u0000"  # a NUL in JSON text (a raw NUL is not valid JSON)
+
+
+def may_hold_nul(raw_json: bytes) -> bool:
+    """Whether a JSON body's raw text can hold a NUL (its escape): only then is the
+    parsed value worth walking with ``nul_path``. Nearly every body costs a substring
+    search and nothing more."""
+    return _JSON_NUL in raw_json

@@ -16,7 +16,7 @@ from werkzeug.routing import IntegerConverter
 from chopay.db import MAX_BIG_ID, MAX_ID, render_alembic_item
 from chopay.errors import InvalidInputError
 from chopay.extensions import babel, csrf, db, limiter, login_manager, migrate
-from chopay.text import NUL_MESSAGE, nul_path
+from chopay.text import NUL_MESSAGE, may_hold_nul, nul_path
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +125,6 @@ def register_extensions(app: Flask) -> None:
 
 
 _FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
-_JSON_NUL = b"\\u0000"  # a NUL in JSON text (a raw NUL is not valid JSON)
 
 
 def reject_nul_characters() -> None:
@@ -158,7 +157,7 @@ def _nul_field() -> str | None:
             # (a multipart part without a usable name comes as None)
             if "\x00" in (name or "") or "\x00" in (value or ""):
                 return (name or "").replace("\x00", "")
-    elif request.is_json and _JSON_NUL in request.get_data(cache=True):
+    elif request.is_json and may_hold_nul(request.get_data(cache=True)):
         return nul_path(request.get_json(silent=True))
     return None
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from chopay.db import own_transaction, utcnow
 from chopay.errors import AuthenticationError, InvalidInputError
 from chopay.extensions import db
-from chopay.text import NUL_MESSAGE, nul_path
+from chopay.text import NUL_MESSAGE, may_hold_nul, nul_path
 from chopay.transactions import bulk, services
 from chopay.transactions.matching import (
     HeldCopy,
@@ -190,10 +190,9 @@ def _load_json(body: bytes) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InvalidInputError.for_field("_schema", _l("Cần một đối tượng JSON."))
     # The request-wide NUL guard leaves signed bodies to us (see access.signed).
-    if b"\\u0000" in body:
-        where = nul_path(data)
-        if where is not None:
-            raise InvalidInputError.for_field(where, NUL_MESSAGE)
+    where = nul_path(data) if may_hold_nul(body) else None
+    if where is not None:
+        raise InvalidInputError.for_field(where, NUL_MESSAGE)
     return data
 
 
